@@ -1,0 +1,96 @@
+"""Create engines for SQLite and PostgreSQL and bring their schema up to date.
+
+SQLite runs in WAL mode so that readers never block the writer, and every
+write transaction starts with ``BEGIN IMMEDIATE`` so that two processes that
+both write cannot deadlock upgrading a read lock. The SQL functions that the
+upsert statements use on PostgreSQL (created by the migrations) are registered
+here as Python functions on SQLite, with the same semantics.
+"""
+
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from daytwo.storage import sqlfunctions
+
+logger = logging.getLogger(__name__)
+
+
+class DatabaseURLError(ValueError):
+    """A database URL that daytwo cannot use."""
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def normalize_url(url: str) -> URL:
+    """Return ``url`` with the driver daytwo uses for its dialect."""
+    try:
+        parsed = make_url(url)
+    except Exception as error:
+        raise DatabaseURLError(f"cannot parse database URL {url!r}: {error}") from error
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+pysqlite")
+    raise DatabaseURLError(
+        f"unsupported database {backend!r} in {parsed.render_as_string(hide_password=True)}; "
+        "expected a sqlite:/// or postgresql:// URL"
+    )
+
+
+def create_database_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
+    """Create an engine for ``url`` configured for daytwo's workload."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _create_sqlite_engine(parsed, sqlite_synchronous)
+    return create_engine(
+        parsed,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        pool_pre_ping=True,
+        pool_size=8,
+        max_overflow=8,
+    )
+
+
+def _create_sqlite_engine(url: URL, synchronous: str) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy's "begin" event below decide how transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.close()
+        sqlfunctions.register_sqlite_functions(dbapi_connection)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"

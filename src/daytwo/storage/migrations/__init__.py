@@ -1,0 +1,1 @@
+"""Alembic migrations for daytwo's schema (SQLite and PostgreSQL)."""
