@@ -16,7 +16,14 @@ T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 class FlatPrices:
     """Test double: one dollar per thousand tokens for model 'known', nothing else priced."""
 
-    def cost(self, *, model: str | None, provider: str | None, usage: TokenUsage) -> Cost:
+    def cost(
+        self,
+        *,
+        model: str | None,
+        provider: str | None,
+        usage: TokenUsage,
+        at: datetime | None = None,
+    ) -> Cost:
         if model != "known":
             return Cost(source=CostSource.UNKNOWN)
         input_cost = (usage.input_tokens or 0) / 1000

@@ -22,7 +22,14 @@ Row = dict[str, Any]
 class CostModel(Protocol):
     """Anything that prices token usage, such as `daytwo.pricing.PriceBook`."""
 
-    def cost(self, *, model: str | None, provider: str | None, usage: TokenUsage) -> Cost: ...
+    def cost(
+        self,
+        *,
+        model: str | None,
+        provider: str | None,
+        usage: TokenUsage,
+        at: datetime | None = None,
+    ) -> Cost: ...
 
 
 def to_micros(value: datetime | None) -> int | None:
@@ -127,8 +134,11 @@ def _apply_cost(row: Row, span: SpanIn, prices: CostModel) -> bool:
     """Fill the cost columns; return True when the cost must wait for a merge."""
     if span.cost is not None:
         cost = span.cost
-    elif span.usage is not None and not span.usage.is_empty() and row["model"]:
-        cost = prices.cost(model=row["model"], provider=row["provider"], usage=span.usage)
+    elif span.usage is not None and row["model"] and _has_counts(row):
+        # Priced as of the call, so that dated and off-peak prices apply.
+        cost = prices.cost(
+            model=row["model"], provider=row["provider"], usage=span.usage, at=span.start_time
+        )
     else:
         row.update(input_cost=None, output_cost=None, total_cost=None, cost_source=None)
         # A create and its update may carry the model and the usage separately.
@@ -140,6 +150,10 @@ def _apply_cost(row: Row, span: SpanIn, prices: CostModel) -> bool:
         cost_source=cost.source.value,
     )
     return False
+
+
+def _has_counts(row: Row) -> bool:
+    return row["input_tokens"] is not None or row["output_tokens"] is not None
 
 
 def _input_for_preview(span: SpanIn) -> Any:
@@ -250,5 +264,6 @@ def cost_from_row(
         cache_write_tokens=row["cache_write_tokens"],
         reasoning_tokens=row["reasoning_tokens"],
     )
-    cost = prices.cost(model=row["model"], provider=row["provider"], usage=usage)
+    at = from_micros(row["start_time"])
+    cost = prices.cost(model=row["model"], provider=row["provider"], usage=usage, at=at)
     return cost.input, cost.output, cost.total, cost.source

@@ -6,11 +6,14 @@ either dialect. Rows that share a key within one statement are merged in Python
 first, because PostgreSQL refuses to update one row twice in a statement.
 """
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Connection, Table, case, func
+import orjson
+from sqlalchemy import JSON, Connection, Dialect, Table, bindparam, case, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -67,24 +70,81 @@ def upsert(
 
     ``computed`` maps the incoming row (``excluded``) to SQL expressions for
     columns derived from the merged row, such as a duration from a start and
-    an end that arrived separately.
+    an end that arrived separately. All rows must have the same columns.
     """
     if not rows:
         return
     rows = dedupe(rows, key, rules)
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table)
+    statement = _compiled_upsert(
+        connection.dialect, table, tuple(rows[0]), tuple(key), tuple(rules.items()), computed
+    )
+    connection.exec_driver_sql(statement.sql, statement.parameters(rows))
+
+
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    """An upsert compiled once for its dialect, and how to bind a row to it."""
+
+    sql: str
+    order: tuple[str, ...] | None  # parameter names for positional paramstyles
+    json_columns: frozenset[str]
+    defaults: tuple[tuple[str, Any], ...]  # column defaults for columns the rows leave out
+
+    def parameters(self, rows: list[Row]) -> list[Any]:
+        # Bound straight to the driver: SQLAlchemy's per-row parameter processing
+        # cost about 50 µs per span in profiles, more than the insert itself.
+        json_columns = self.json_columns
+        if self.defaults:
+            rows = [dict(self.defaults, **row) for row in rows]
+        if self.order is None:
+            return [
+                {c: _dump(v) if c in json_columns else v for c, v in row.items()} for row in rows
+            ]
+        order = self.order
+        return [
+            tuple(_dump(row[c]) if c in json_columns else row[c] for c in order) for row in rows
+        ]
+
+
+def _dump(value: Any) -> str | None:
+    if value is None:
+        return None
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_upsert(
+    dialect: Dialect,
+    table: Table,
+    columns: tuple[str, ...],
+    key: tuple[str, ...],
+    rules: tuple[tuple[str, Merge], ...],
+    computed: Callable[[Any], dict[str, ColumnElement[Any]]] | None,
+) -> _Statement:
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table).values({c: bindparam(c) for c in columns})
     excluded = statement.excluded
-    set_: dict[str, ColumnElement[Any]] = {}
-    for column in rows[0]:
-        if column in key:
-            continue
-        rule = rules.get(column, Merge.LATEST)
-        set_[column] = _merge_expression(table.c[column], excluded[column], rule)
+    by_column = dict(rules)
+    set_: dict[str, ColumnElement[Any]] = {
+        column: _merge_expression(
+            table.c[column], excluded[column], by_column.get(column, Merge.LATEST)
+        )
+        for column in columns
+        if column not in key
+    }
     if computed:
         set_.update(computed(excluded))
     statement = statement.on_conflict_do_update(index_elements=list(key), set_=set_)
-    connection.execute(statement, rows)
+    compiled = statement.compile(dialect=dialect)
+    order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+    json_columns = frozenset(c for c in columns if isinstance(table.c[c].type, JSON))
+    # Values the rows do not carry: constants in the SQL, and column defaults.
+    constants = compiled.construct_params(_check=False)
+    defaults = {name: value for name, value in constants.items() if name not in columns}
+    for column in table.columns:
+        if column.name not in columns and column.default is not None:
+            defaults[column.name] = column.default.arg  # type: ignore[attr-defined]
+    return _Statement(str(compiled), order, json_columns, tuple(defaults.items()))
 
 
 def _merge_expression(

@@ -154,6 +154,7 @@ class Writer:
             spans.c.cache_read_tokens,
             spans.c.cache_write_tokens,
             spans.c.reasoning_tokens,
+            spans.c.start_time,
         ]
         updates = []
         for chunk in _chunks(sorted(keys), 500):
@@ -208,9 +209,8 @@ def _has_payload(row: rowmaker.Row) -> bool:
 def _project_names(batches: Iterable[Batch]) -> set[str]:
     names: set[str] = set()
     for batch in batches:
-        names.add(batch.project)
         records: list[TraceIn | SpanIn | ScoreIn] = [*batch.traces, *batch.spans, *batch.scores]
-        names.update(record.project for record in records if record.project)
+        names.update(record.project or batch.project for record in records)
     return names
 
 

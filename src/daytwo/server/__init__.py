@@ -1,0 +1,1 @@
+"""The daytwo server: ingest, query and (later) the web UI, on FastAPI."""
