@@ -169,6 +169,7 @@ price_overrides = Table(
     Column("output_per_mtok", Float, nullable=False),
     Column("cache_read_per_mtok", Float),
     Column("cache_write_per_mtok", Float),
+    Column("reasoning_per_mtok", Float),
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("model", "provider"),
 )

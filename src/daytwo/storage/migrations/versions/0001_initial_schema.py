@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("output_per_mtok", sa.Float(), nullable=False),
         sa.Column("cache_read_per_mtok", sa.Float(), nullable=True),
         sa.Column("cache_write_per_mtok", sa.Float(), nullable=True),
+        sa.Column("reasoning_per_mtok", sa.Float(), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_price_overrides")),
         sa.UniqueConstraint("model", "provider", name=op.f("uq_price_overrides_model_provider")),
