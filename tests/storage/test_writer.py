@@ -173,3 +173,17 @@ def test_scores_are_replaced_when_sent_again_with_the_same_id(engine: Engine) ->
 
     row = _row(engine, scores, id="s1")
     assert (row["value"], row["reason"], row["target"]) == (0.9, "better", "trace")
+
+
+def test_usage_repeated_on_an_enclosing_agent_span_is_not_counted_twice(engine: Engine) -> None:
+    writer = Writer(engine, FlatPrices())
+    usage = TokenUsage(input_tokens=1000, output_tokens=0)
+    agent = SpanIn(trace_id=TRACE, id=ROOT, kind="agent", usage=usage, cost=Cost(total=1.0))
+    llm = SpanIn(
+        trace_id=TRACE, id=CHILD, parent_id=ROOT, kind="llm", llm={"model": "known"}, usage=usage
+    )
+
+    writer.write([Batch("p", spans=[agent, llm])])
+
+    trace = _row(engine, traces, id=TRACE)
+    assert (trace["input_tokens"], trace["total_cost"]) == (1000, 1.0)

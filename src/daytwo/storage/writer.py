@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 _SPAN_RULES = {"tags": Merge.TAGS}
 _PAYLOAD_RULES = {"metadata": Merge.OBJECT, "detail": Merge.OBJECT, "attributes": Merge.OBJECT}
 _TRACE_RULES = {"tags": Merge.TAGS}
+_BILLED_KINDS = ("llm", "embedding")
 
 
 @dataclass(slots=True)
@@ -267,15 +268,22 @@ def _rollup_query(keys: list[tuple[int, str]]) -> Any:
             func.count().label("span_count"),
             func.sum(case((s.status == "error", 1), else_=0)).label("errors"),
             func.sum(case((s.kind == "llm", 1), else_=0)).label("llm"),
-            func.sum(s.input_tokens).label("input_tokens"),
-            func.sum(s.output_tokens).label("output_tokens"),
-            func.sum(s.total_tokens).label("total_tokens"),
-            func.sum(s.total_cost).label("cost"),
+            func.sum(_billed(s.input_tokens)).label("input_tokens"),
+            func.sum(_billed(s.output_tokens)).label("output_tokens"),
+            func.sum(_billed(s.total_tokens)).label("total_tokens"),
+            func.sum(_billed(s.total_cost)).label("cost"),
             func.sum(case((s.cost_source == "unknown", 1), else_=0)).label("unknown"),
         )
         .where(tuple_(s.project_id, s.trace_id).in_(keys))
         .group_by(s.project_id, s.trace_id)
     )
+
+
+def _billed(column: Any) -> Any:
+    # Only model calls count towards a trace's tokens and cost: some
+    # instrumentations (the Vercel AI SDK, agent frameworks) repeat the summed
+    # usage of the calls inside on the enclosing span, which would count twice.
+    return case((spans.c.kind.in_(_BILLED_KINDS), column), else_=None)
 
 
 def _roots_query(keys: list[tuple[int, str]]) -> Any:

@@ -1,0 +1,194 @@
+"""Decode OTLP/HTTP trace export bodies and encode the answers to them.
+
+OTLP/HTTP (https://opentelemetry.io/docs/specs/otlp/#otlphttp) carries an
+``ExportTraceServiceRequest`` as binary protobuf or as its OTLP/JSON form,
+optionally gzip-compressed. Everything here is pure: bytes in, messages out.
+
+Every failure raises `OtlpDecodeError`, whose ``status`` is the HTTP status to
+answer with: 400 for a malformed body, 413 for one too large once
+decompressed, 415 for an unsupported content type or encoding.
+"""
+
+import zlib
+
+import orjson
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from daytwo.server.otlp.decode_json import build_request
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+
+_MEDIA_TYPES = {
+    "application/x-protobuf": PROTOBUF,
+    "application/protobuf": PROTOBUF,
+    "application/json": JSON,
+}
+
+# google.rpc.Code values for the google.rpc.Status body of a failed request.
+_RPC_CODES = {400: 3, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14}
+_RPC_UNKNOWN = 2
+
+
+class OtlpDecodeError(ValueError):
+    """A request body that cannot be decoded, with the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def decode_export_request(
+    body: bytes,
+    content_type: str | None,
+    content_encoding: str | None,
+    max_decompressed_bytes: int,
+) -> ExportTraceServiceRequest:
+    """Return the export request in ``body``, or raise `OtlpDecodeError`.
+
+    An empty body is a valid, empty request. A gzip body is never inflated past
+    ``max_decompressed_bytes``.
+    """
+    media_type = _request_media_type(content_type)
+    payload = _decompress(body, content_encoding, max_decompressed_bytes)
+    if media_type == JSON:
+        return _parse_json(payload)
+    return _parse_protobuf(payload)
+
+
+def encode_export_response(
+    content_type: str | None, rejected_spans: int, error_message: str
+) -> tuple[bytes, str]:
+    """Return an ``ExportTraceServiceResponse`` body and its media type.
+
+    The answer uses the request's encoding. ``partial_success`` is set when spans
+    were rejected or when there is a message to pass on, as the OTLP spec asks
+    ("Partial Success"); a full success leaves it unset.
+    """
+    response = ExportTraceServiceResponse()
+    if rejected_spans > 0 or error_message:
+        response.partial_success.rejected_spans = rejected_spans
+        response.partial_success.error_message = error_message
+    if response_media_type(content_type) == JSON:
+        return orjson.dumps(json_format.MessageToDict(response)), JSON
+    return response.SerializeToString(), PROTOBUF
+
+
+def encode_error_status(
+    content_type: str | None, http_status: int, message: str
+) -> tuple[bytes, str]:
+    """Return a ``google.rpc.Status`` body for a failed request, and its media type.
+
+    OTLP/HTTP asks for this message as the body of every 4xx and 5xx answer
+    ("Failures"), in the encoding of the request.
+    """
+    code = _RPC_CODES.get(http_status, _RPC_UNKNOWN)
+    if response_media_type(content_type) == JSON:
+        return orjson.dumps({"code": code, "message": message}), JSON
+    text = message.encode()
+    # Status is {int32 code = 1; string message = 2; ...}: two fields, written by hand
+    # so that the server does not depend on the googleapis protos.
+    return b"\x08" + _varint(code) + b"\x12" + _varint(len(text)) + text, PROTOBUF
+
+
+def response_media_type(content_type: str | None) -> str:
+    """Return the media type to answer a request with; protobuf unless it sent JSON."""
+    return _MEDIA_TYPES.get(_bare_media_type(content_type), PROTOBUF)
+
+
+def _bare_media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _request_media_type(content_type: str | None) -> str:
+    bare = _bare_media_type(content_type)
+    media_type = _MEDIA_TYPES.get(bare)
+    if media_type is None:
+        shown = f"Content-Type {content_type!r}" if bare else "a missing Content-Type"
+        raise OtlpDecodeError(
+            415, f"unsupported {shown}; expected application/x-protobuf or application/json"
+        )
+    return media_type
+
+
+def _decompress(body: bytes, content_encoding: str | None, limit: int) -> bytes:
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding in ("identity", ""):
+        if len(body) > limit:
+            raise _too_large(limit)
+        return body
+    if encoding not in ("gzip", "x-gzip"):
+        raise OtlpDecodeError(
+            415, f"unsupported Content-Encoding {content_encoding!r}; expected gzip or identity"
+        )
+    return _gunzip(body, limit)
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    data = body
+    # A gzip file may hold several members back to back (RFC 1952, section 2.2).
+    while data:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            chunk = inflater.decompress(data, limit - size + 1)
+        except zlib.error as error:
+            raise OtlpDecodeError(400, f"request body is not valid gzip: {error}") from None
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        if not inflater.eof:
+            raise OtlpDecodeError(400, "request body is not valid gzip: the stream is truncated")
+        chunks.append(chunk)
+        data = inflater.unused_data
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> OtlpDecodeError:
+    return OtlpDecodeError(
+        413, f"request body is larger than {limit} bytes once decompressed; send smaller batches"
+    )
+
+
+def _parse_protobuf(payload: bytes) -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    try:
+        request.ParseFromString(payload)
+    except DecodeError as error:
+        raise OtlpDecodeError(400, f"request body is not valid OTLP protobuf: {error}") from None
+    return request
+
+
+def _parse_json(payload: bytes) -> ExportTraceServiceRequest:
+    if not payload.strip():
+        return ExportTraceServiceRequest()
+    try:
+        document = orjson.loads(payload)
+    except orjson.JSONDecodeError as error:
+        raise OtlpDecodeError(400, f"request body is not valid JSON: {error}") from None
+    if not isinstance(document, dict):
+        kind = type(document).__name__
+        raise OtlpDecodeError(400, f"request body is OTLP JSON only as an object, not a {kind}")
+    try:
+        return build_request(document)
+    except (ValueError, TypeError, RecursionError) as error:
+        raise OtlpDecodeError(400, f"request body is not valid OTLP JSON: {error}") from None
+
+
+def _varint(number: int) -> bytes:
+    out = bytearray()
+    while True:
+        low = number & 0x7F
+        number >>= 7
+        if number:
+            out.append(low | 0x80)
+        else:
+            out.append(low)
+            return bytes(out)
