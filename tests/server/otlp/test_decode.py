@@ -9,7 +9,6 @@ from typing import Any
 import orjson
 import pytest
 from google.protobuf import json_format
-from google.rpc import status_pb2  # type: ignore[import-untyped]
 from opentelemetry.exporter.otlp.json.common.trace_encoder import encode_spans as encode_json
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as encode_proto
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -29,7 +28,6 @@ from daytwo.server.otlp import (
     PROTOBUF,
     OtlpDecodeError,
     decode_export_request,
-    encode_error_status,
     encode_export_response,
     response_media_type,
 )
@@ -91,7 +89,6 @@ def test_public_names_are_exactly_these() -> None:
         "OtlpDecodeError",
         "PROTOBUF",
         "decode_export_request",
-        "encode_error_status",
         "encode_export_response",
         "map_export_request",
         "map_span",
@@ -606,32 +603,6 @@ def test_full_success_in_json_is_an_empty_object() -> None:
     body, _ = encode_export_response(JSON, 0, "")
 
     assert orjson.loads(body) == {}
-
-
-def test_error_status_is_a_google_rpc_status_in_protobuf() -> None:
-    body, media_type = encode_error_status(PROTOBUF, 400, "request body is not valid ✓")
-
-    status = status_pb2.Status.FromString(body)
-
-    assert media_type == PROTOBUF
-    assert status.code == 3
-    assert status.message == "request body is not valid ✓"
-
-
-def test_error_status_long_messages_use_multibyte_lengths() -> None:
-    message = "x" * 300
-
-    body, _ = encode_error_status(None, 503, message)
-
-    assert status_pb2.Status.FromString(body).message == message
-    assert status_pb2.Status.FromString(body).code == 14
-
-
-def test_error_status_in_json_has_code_and_message() -> None:
-    body, media_type = encode_error_status(JSON, 413, "too large")
-
-    assert media_type == JSON
-    assert orjson.loads(body) == {"code": 8, "message": "too large"}
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ from daytwo.server.otlp.decode import (
     PROTOBUF,
     OtlpDecodeError,
     decode_export_request,
-    encode_error_status,
     encode_export_response,
     response_media_type,
 )
@@ -21,7 +20,6 @@ __all__ = [
     "MappedSpans",
     "OtlpDecodeError",
     "decode_export_request",
-    "encode_error_status",
     "encode_export_response",
     "map_export_request",
     "map_span",

@@ -30,10 +30,6 @@ _MEDIA_TYPES = {
     "application/json": JSON,
 }
 
-# google.rpc.Code values for the google.rpc.Status body of a failed request.
-_RPC_CODES = {400: 3, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14}
-_RPC_UNKNOWN = 2
-
 
 class OtlpDecodeError(ValueError):
     """A request body that cannot be decoded, with the HTTP status to answer."""
@@ -78,23 +74,6 @@ def encode_export_response(
     if response_media_type(content_type) == JSON:
         return orjson.dumps(json_format.MessageToDict(response)), JSON
     return response.SerializeToString(), PROTOBUF
-
-
-def encode_error_status(
-    content_type: str | None, http_status: int, message: str
-) -> tuple[bytes, str]:
-    """Return a ``google.rpc.Status`` body for a failed request, and its media type.
-
-    OTLP/HTTP asks for this message as the body of every 4xx and 5xx answer
-    ("Failures"), in the encoding of the request.
-    """
-    code = _RPC_CODES.get(http_status, _RPC_UNKNOWN)
-    if response_media_type(content_type) == JSON:
-        return orjson.dumps({"code": code, "message": message}), JSON
-    text = message.encode()
-    # Status is {int32 code = 1; string message = 2; ...}: two fields, written by hand
-    # so that the server does not depend on the googleapis protos.
-    return b"\x08" + _varint(code) + b"\x12" + _varint(len(text)) + text, PROTOBUF
 
 
 def response_media_type(content_type: str | None) -> str:
@@ -180,15 +159,3 @@ def _parse_json(payload: bytes) -> ExportTraceServiceRequest:
         return build_request(document)
     except (ValueError, TypeError, RecursionError) as error:
         raise OtlpDecodeError(400, f"request body is not valid OTLP JSON: {error}") from None
-
-
-def _varint(number: int) -> bytes:
-    out = bytearray()
-    while True:
-        low = number & 0x7F
-        number >>= 7
-        if number:
-            out.append(low | 0x80)
-        else:
-            out.append(low)
-            return bytes(out)
