@@ -5,7 +5,6 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 import daytwo
 from daytwo.config import Settings
@@ -46,7 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="daytwo",
         version=daytwo.__version__,
         summary="Traces, costs and scores of LLM applications.",
-        default_response_class=ORJSONResponse,
         lifespan=lifespan,
     )
     install_error_handlers(app)

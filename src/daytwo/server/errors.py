@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
@@ -84,27 +84,30 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def error_response(error: ApiError) -> ORJSONResponse:
+def error_response(error: ApiError) -> Response:
     body = ErrorResponse(
         error=ErrorBody(code=error.code, message=error.message, details=error.details)
     )
-    return ORJSONResponse(
-        body.model_dump(exclude_none=True), status_code=error.status, headers=error.headers
+    return Response(
+        body.model_dump_json(exclude_none=True),
+        status_code=error.status,
+        headers=error.headers,
+        media_type="application/json",
     )
 
 
-async def _api_error(_: Request, error: Exception) -> ORJSONResponse:
+async def _api_error(_: Request, error: Exception) -> Response:
     assert isinstance(error, ApiError)
     return error_response(error)
 
 
-async def _http_error(_: Request, error: Exception) -> ORJSONResponse:
+async def _http_error(_: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     message = error.detail if isinstance(error.detail, str) else str(error.detail)
     return error_response(ApiError(error.status_code, message, headers=error.headers))
 
 
-async def _validation_error(_: Request, error: Exception) -> ORJSONResponse:
+async def _validation_error(_: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     details = [
         ErrorDetail(location=".".join(str(part) for part in item["loc"]), message=item["msg"])
@@ -117,7 +120,7 @@ async def _validation_error(_: Request, error: Exception) -> ORJSONResponse:
     return error_response(ApiError(422, message, details=details))
 
 
-async def _unexpected_error(request: Request, error: Exception) -> ORJSONResponse:
+async def _unexpected_error(request: Request, error: Exception) -> Response:
     logger.exception("unexpected error on %s %s", request.method, request.url.path)
     return error_response(ApiError(500, "internal server error; see the server log"))
 
