@@ -29,20 +29,23 @@ POSTGRES_URL = os.environ.get(
 
 
 def _postgres_schema(worker_id: str) -> str:
-    return f"daytwo_test_{worker_id}"
+    # The process id keeps two test runs on one server (say, CI and a developer) apart.
+    return f"daytwo_test_{worker_id}_{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
-def postgres_url(xdist_worker: str) -> str:
+def postgres_url(xdist_worker: str) -> Iterator[str]:
     """Return a URL to a fresh, empty schema on the test PostgreSQL server."""
     schema = _postgres_schema(xdist_worker)
     admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
     with admin.begin() as connection:
         connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         connection.execute(text(f"CREATE SCHEMA {schema}"))
-    admin.dispose()
     separator = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

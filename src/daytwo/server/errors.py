@@ -11,6 +11,7 @@ individual problems, such as each invalid field of a request.
 """
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -74,7 +75,7 @@ class ApiError(Exception):
         *,
         code: str | None = None,
         details: list[ErrorDetail] | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status

@@ -74,6 +74,10 @@ traces = Table(
     Index(None, "project_id", "start_time"),
     Index(None, "project_id", "thread_id", "start_time"),
     Index(None, "project_id", "user_id", "start_time"),
+    # Keyset pages sorted by cost, latency or tokens (migration 0002).
+    Index(None, "project_id", "total_cost", "id"),
+    Index(None, "project_id", "duration_ms", "id"),
+    Index(None, "project_id", "total_tokens", "id"),
 )
 
 trace_payloads = Table(
@@ -120,6 +124,9 @@ spans = Table(
     Column("updated_at", BigInteger, nullable=False),
     Index(None, "project_id", "start_time"),
     Index(None, "project_id", "model", "start_time"),
+    # Span pages sorted by cost or latency (migration 0002).
+    Index(None, "project_id", "total_cost"),
+    Index(None, "project_id", "duration_ms"),
 )
 
 span_payloads = Table(
