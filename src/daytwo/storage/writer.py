@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, case, func, select, tuple_
+from sqlalchemy import Connection, Engine, and_, bindparam, case, func, select
 
 from daytwo.model import ScoreIn, SpanIn, TraceIn
 from daytwo.model.ids import new_trace_id
@@ -158,15 +158,20 @@ class Writer:
             spans.c.start_time,
         ]
         updates = []
-        for chunk in _chunks(sorted(keys), 500):
-            query = select(*columns).where(
-                tuple_(spans.c.project_id, spans.c.trace_id, spans.c.id).in_(chunk),
-                func.coalesce(spans.c.cost_source, "computed").in_(["computed", "unknown"]),
-            )
-            for row in connection.execute(query).mappings():
-                priced = rowmaker.cost_from_row(dict(row), self.prices)
-                if priced is not None:
-                    updates.append(_cost_update(row, priced))
+        for project_id, trace_ids in _by_project((p, t) for p, t, _ in keys).items():
+            for chunk in _chunks(trace_ids, 500):
+                query = select(*columns).where(
+                    spans.c.project_id == project_id,
+                    spans.c.trace_id.in_(chunk),
+                    spans.c.id.in_({span for p, t, span in keys if p == project_id}),
+                    func.coalesce(spans.c.cost_source, "computed").in_(["computed", "unknown"]),
+                )
+                for row in connection.execute(query).mappings():
+                    if (row["project_id"], row["trace_id"], row["id"]) not in keys:
+                        continue
+                    priced = rowmaker.cost_from_row(dict(row), self.prices)
+                    if priced is not None:
+                        updates.append(_cost_update(row, priced))
         if updates:
             statement = (
                 spans.update()
@@ -242,23 +247,27 @@ def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
 
 def recompute_rollups(connection: Connection, keys: set[tuple[int, str]]) -> None:
     """Recompute the roll-ups of traces ``keys`` from their stored spans."""
-    if not keys:
-        return
     updates = []
-    for chunk in _chunks(sorted(keys), 500):
-        aggregates = {
-            (r.project_id, r.trace_id): r for r in connection.execute(_rollup_query(chunk))
-        }
-        roots = {(r.project_id, r.trace_id): r for r in connection.execute(_roots_query(chunk))}
-        for key in chunk:
-            if key in aggregates:
-                updates.append(_rollup_params(key, aggregates[key], roots.get(key)))
+    for project_id, trace_ids in _by_project(keys).items():
+        for chunk in _chunks(trace_ids, 500):
+            for row in connection.execute(_rollup_query(project_id, chunk)):
+                updates.append(_rollup_params(row))
     if updates:
         connection.execute(_rollup_statement(), updates)
 
 
-def _rollup_query(keys: list[tuple[int, str]]) -> Any:
+def _by_project(keys: Iterable[tuple[int, str]]) -> dict[int, list[str]]:
+    # One query per project with "trace_id IN (...)": SQLite cannot use an index
+    # for a row-value IN over (project_id, trace_id) and scans the whole table.
+    grouped: dict[int, set[str]] = {}
+    for project_id, trace_id in keys:
+        grouped.setdefault(project_id, set()).add(trace_id)
+    return {project_id: sorted(ids) for project_id, ids in sorted(grouped.items())}
+
+
+def _rollup_query(project_id: int, trace_ids: list[str]) -> Any:
     s = spans.c
+    is_root = s.parent_id.is_(None)
     return (
         select(
             s.project_id,
@@ -273,8 +282,13 @@ def _rollup_query(keys: list[tuple[int, str]]) -> Any:
             func.sum(_billed(s.total_tokens)).label("total_tokens"),
             func.sum(_billed(s.total_cost)).label("cost"),
             func.sum(case((s.cost_source == "unknown", 1), else_=0)).label("unknown"),
+            # The root span's fields; a trace has one root, so max() just picks it.
+            func.max(case((is_root, s.name))).label("root_name"),
+            func.max(case((is_root, s.status))).label("root_status"),
+            func.max(case((is_root, s.input_preview))).label("root_input"),
+            func.max(case((is_root, s.output_preview))).label("root_output"),
         )
-        .where(tuple_(s.project_id, s.trace_id).in_(keys))
+        .where(s.project_id == project_id, s.trace_id.in_(trace_ids))
         .group_by(s.project_id, s.trace_id)
     )
 
@@ -286,17 +300,10 @@ def _billed(column: Any) -> Any:
     return case((spans.c.kind.in_(_BILLED_KINDS), column), else_=None)
 
 
-def _roots_query(keys: list[tuple[int, str]]) -> Any:
-    s = spans.c
-    return select(
-        s.project_id, s.trace_id, s.name, s.status, s.input_preview, s.output_preview
-    ).where(tuple_(s.project_id, s.trace_id).in_(keys), s.parent_id.is_(None))
-
-
-def _rollup_params(key: tuple[int, str], agg: Any, root: Any) -> dict[str, Any]:
+def _rollup_params(agg: Any) -> dict[str, Any]:
     return {
-        "k_project": key[0],
-        "k_trace": key[1],
+        "k_project": agg.project_id,
+        "k_trace": agg.trace_id,
         "v_start": agg.start,
         "v_end": agg.end,
         "v_span_count": agg.span_count,
@@ -307,10 +314,10 @@ def _rollup_params(key: tuple[int, str], agg: Any, root: Any) -> dict[str, Any]:
         "v_total_tokens": agg.total_tokens,
         "v_cost": agg.cost,
         "v_unknown": agg.unknown,
-        "v_name": root.name if root else None,
-        "v_status": "error" if agg.errors else (root.status if root else None),
-        "v_input": root.input_preview if root else None,
-        "v_output": root.output_preview if root else None,
+        "v_name": agg.root_name,
+        "v_status": "error" if agg.errors else agg.root_status,
+        "v_input": agg.root_input,
+        "v_output": agg.root_output,
     }
 
 
