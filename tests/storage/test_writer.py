@@ -3,32 +3,15 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from daytwo.model import Cost, CostSource, ScoreIn, SpanIn, TokenUsage, TraceIn
+from daytwo.model import Cost, ScoreIn, SpanIn, TokenUsage, TraceIn
 from daytwo.storage.tables import scores, span_payloads, spans, traces
 from daytwo.storage.writer import Batch, Writer
+from tests.storage.doubles import FlatPrices
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 ROOT = "b7ad6b7169203331"
 CHILD = "00f067aa0ba902b7"
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-
-
-class FlatPrices:
-    """Test double: one dollar per thousand tokens for model 'known', nothing else priced."""
-
-    def cost(
-        self,
-        *,
-        model: str | None,
-        provider: str | None,
-        usage: TokenUsage,
-        at: datetime | None = None,
-    ) -> Cost:
-        if model != "known":
-            return Cost(source=CostSource.UNKNOWN)
-        input_cost = (usage.input_tokens or 0) / 1000
-        output_cost = (usage.output_tokens or 0) / 1000
-        return Cost(input=input_cost, output=output_cost, source=CostSource.COMPUTED)
 
 
 def _row(engine: Engine, table: Any, **where: Any) -> dict[str, Any]:
