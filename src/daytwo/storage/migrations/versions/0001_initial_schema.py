@@ -24,6 +24,14 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for definition in POSTGRES_DEFINITIONS:
             op.execute(definition)
+    _create_projects_and_payloads()
+    _create_scores()
+    _create_spans()
+    _create_traces()
+
+
+def _create_projects_and_payloads() -> None:
+    """Create projects, price overrides and the payload tables."""
     op.create_table(
         "price_overrides",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -68,6 +76,10 @@ def upgrade() -> None:
         sa.Column("metadata", JSON, nullable=True),
         sa.PrimaryKeyConstraint("project_id", "trace_id", name=op.f("pk_trace_payloads")),
     )
+
+
+def _create_scores() -> None:
+    """Create the scores table and its indexes."""
     op.create_table(
         "scores",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -102,6 +114,9 @@ def upgrade() -> None:
             batch_op.f("ix_scores_project_id_trace_id"), ["project_id", "trace_id"], unique=False
         )
 
+
+def _create_spans() -> None:
+    """Create the spans table and its indexes."""
     op.create_table(
         "spans",
         sa.Column("project_id", sa.Integer(), nullable=False),
@@ -148,6 +163,9 @@ def upgrade() -> None:
             batch_op.f("ix_spans_project_id_start_time"), ["project_id", "start_time"], unique=False
         )
 
+
+def _create_traces() -> None:
+    """Create the traces table and its indexes."""
     op.create_table(
         "traces",
         sa.Column("project_id", sa.Integer(), nullable=False),
