@@ -279,7 +279,7 @@ def _equal_text(table: Table, dialect: str, **values: str | None) -> list[Column
     for each trace: 13 s for a page at a million spans. ``model || ''`` hides the
     index, so it looks up the trace's few spans by primary key instead (20 ms).
     """
-    columns = {name: table.c[name] for name in values}
+    columns: dict[str, ColumnElement[Any]] = {name: table.c[name] for name in values}
     if dialect == "sqlite":
         columns = {name: column + "" for name, column in columns.items()}
     return [columns[name] == value for name, value in values.items() if value is not None]
