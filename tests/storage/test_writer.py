@@ -170,3 +170,17 @@ def test_usage_repeated_on_an_enclosing_agent_span_is_not_counted_twice(engine: 
 
     trace = _row(engine, traces, id=TRACE)
     assert (trace["input_tokens"], trace["total_cost"]) == (1000, 1.0)
+
+
+def test_a_read_does_not_wait_for_a_write_in_progress(engine: Engine) -> None:
+    from daytwo.storage.engine import write_transaction
+
+    writer = Writer(engine, FlatPrices())
+    writer.write([Batch("p", spans=[SpanIn(trace_id=TRACE, id=ROOT, name="first")])])
+
+    with write_transaction(engine) as writing:
+        writing.execute(spans.update().values(name="second"))
+        # A reader sees the last committed state at once, without the write lock.
+        assert _row(engine, spans, id=ROOT)["name"] == "first"
+
+    assert _row(engine, spans, id=ROOT)["name"] == "second"

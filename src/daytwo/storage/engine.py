@@ -1,25 +1,30 @@
 """Create engines for SQLite and PostgreSQL and bring their schema up to date.
 
-SQLite runs in WAL mode so that readers never block the writer, and every
-write transaction starts with ``BEGIN IMMEDIATE`` so that two processes that
-both write cannot deadlock upgrading a read lock. The SQL functions that the
+SQLite runs in WAL mode so that readers never block the writer; reads begin
+deferred, and the ingest writer's transactions (`write_transaction`) begin
+with ``BEGIN IMMEDIATE`` so that two processes that both write cannot
+deadlock upgrading a read lock. The SQL functions that the
 upsert statements use on PostgreSQL (created by the migrations) are registered
 here as Python functions on SQLite, with the same semantics.
 """
 
 import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from daytwo.storage import sqlfunctions
 
 logger = logging.getLogger(__name__)
+
+_WRITE_OPTION = "daytwo_write"
 
 
 class DatabaseURLError(ValueError):
@@ -87,10 +92,26 @@ def _create_sqlite_engine(url: URL, synchronous: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads begin deferred and never wait for the writer (WAL gives them a
+        # snapshot); the ingest writer takes the write lock up front.
+        immediate = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """Open a transaction that will write; on SQLite it takes the write lock at once.
+
+    Taking the lock at the start (``BEGIN IMMEDIATE``) means two processes that
+    both write wait for each other instead of failing to upgrade a read lock.
+    """
+    with engine.connect() as connection:
+        connection = connection.execution_options(**{_WRITE_OPTION: True})
+        with connection.begin():
+            yield connection

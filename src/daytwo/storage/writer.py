@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, case, func, select
 from daytwo.model import ScoreIn, SpanIn, TraceIn
 from daytwo.model.ids import new_trace_id
 from daytwo.storage import rows as rowmaker
+from daytwo.storage.engine import write_transaction
 from daytwo.storage.projects import ProjectDirectory
 from daytwo.storage.tables import scores, span_payloads, spans, trace_payloads, traces
 from daytwo.storage.upsert import Merge, upsert
@@ -77,7 +78,7 @@ class Writer:
         summary = WriteSummary()
         for batch in batches:
             self._collect(batch, project_ids, now, rows, summary)
-        with self.engine.begin() as connection:
+        with write_transaction(self.engine) as connection:
             self._write_rows(connection, rows)
         return summary
 
