@@ -22,3 +22,30 @@ def test_downgrade_to_base_removes_every_table_and_upgrade_restores_them(engine:
 
     assert set(metadata.tables) <= set(inspect(engine).get_table_names())
     assert migrate.current_revision(engine) == migrate.head_revision()
+
+
+def test_servers_starting_together_migrate_once(database_url: str) -> None:
+    import threading
+
+    from daytwo.storage.engine import create_database_engine
+
+    engines = [create_database_engine(database_url) for _ in range(3)]
+    migrate.downgrade(engines[0], "base")
+    errors: list[BaseException] = []
+
+    def start(engine: Engine) -> None:
+        try:
+            migrate.upgrade(engine)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=start, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert errors == []
+    assert migrate.current_revision(engines[0]) == migrate.head_revision()
+    for engine in engines:
+        engine.dispose()
