@@ -17,8 +17,8 @@ def _spans(count: int) -> dict[str, list[dict[str, str]]]:
     return {"spans": [{"trace_id": TRACE, "id": f"{i + 1:016x}"} for i in range(count)]}
 
 
-def test_a_full_queue_answers_503_with_retry_after(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", max_pending_spans=10)
+def test_a_full_queue_answers_503_with_retry_after(database_url: str, tmp_path: Path) -> None:
+    settings = Settings(database_url=database_url, data_dir=tmp_path, max_pending_spans=10)
     app = create_app(settings)
     release, entered = threading.Event(), threading.Event()
 
