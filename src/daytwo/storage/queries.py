@@ -8,7 +8,6 @@ resolve names once, through `daytwo.storage.projects.ProjectDirectory`.
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -31,9 +30,9 @@ from daytwo.storage.filters import (
     trace_conditions,
 )
 from daytwo.storage.paging import AnyRow, Segment, SortKey, decode_cursor, read_page
+from daytwo.storage.rows import from_micros
 from daytwo.storage.tables import projects, scores, span_payloads, spans, traces
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
 
@@ -211,12 +210,12 @@ def list_projects(engine: Engine) -> list[ProjectSummary]:
 def _project_summary(row: AnyRow, figures: dict[str, Any]) -> ProjectSummary:
     return ProjectSummary(
         name=row.name,
-        created_at=when(row.created_at),
+        created_at=from_micros(row.created_at),
         retention_days=row.retention_days,
         trace_count=figures.get("trace_count", 0),
         total_tokens=figures.get("total_tokens"),
         total_cost=figures.get("total_cost"),
-        last_activity=when(figures.get("last")),
+        last_activity=from_micros(figures.get("last")),
     )
 
 
@@ -278,7 +277,7 @@ def score_view(row: AnyRow) -> ScoreView:
         reason=row.reason,
         source=row.source,
         author=row.author,
-        created_at=when(row.created_at),
+        created_at=from_micros(row.created_at),
     )
 
 
@@ -294,8 +293,8 @@ def trace_summary(row: Mapping[Any, Any], trace_scores: list[ScoreView]) -> Trac
     """Return a row of `TRACE_COLUMNS` as a summary carrying ``trace_scores``."""
     values = dict(row)
     values.update(
-        start_time=when(row["start_time"]),
-        end_time=when(row["end_time"]),
+        start_time=from_micros(row["start_time"]),
+        end_time=from_micros(row["end_time"]),
         tags=row["tags"] or [],
         scores=trace_scores,
     )
@@ -311,20 +310,11 @@ def span_values(row: Mapping[Any, Any]) -> dict[str, Any]:
     """Return a span row as the fields of `SpanSummary`, times as datetimes."""
     values = dict(row)
     values.update(
-        start_time=when(row["start_time"]),
-        end_time=when(row["end_time"]),
+        start_time=from_micros(row["start_time"]),
+        end_time=from_micros(row["end_time"]),
         tags=row["tags"] or [],
     )
     return values
-
-
-def when(micros: int | None) -> datetime | None:
-    """Return microseconds since the epoch as an aware UTC datetime.
-
-    Equal to `daytwo.storage.rows.from_micros` and twice as fast (0.07 s against
-    0.17 s for the 60,000 times of a 30,000-span tree).
-    """
-    return None if micros is None else _EPOCH + timedelta(microseconds=micros)
 
 
 def _usage(row: AnyRow) -> TokenUsage | None:

@@ -26,8 +26,8 @@ from daytwo.storage.queries import (
     group_scores,
     scores_of_trace,
     trace_summary,
-    when,
 )
+from daytwo.storage.rows import from_micros
 from daytwo.storage.tables import spans, trace_payloads, traces
 
 # A span row as a plain dict.
@@ -204,8 +204,8 @@ def _details(
 def _node(placed: Placed, values: Span, span_scores: dict[str, list[ScoreView]]) -> SpanNode:
     values = dict(values)
     values.update(
-        start_time=when(values["start_time"]),
-        end_time=when(values["end_time"]),
+        start_time=from_micros(values["start_time"]),
+        end_time=from_micros(values["end_time"]),
         depth=placed.depth,
         child_count=placed.child_count,
         orphan=placed.orphan,
