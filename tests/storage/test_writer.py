@@ -184,3 +184,35 @@ def test_a_read_does_not_wait_for_a_write_in_progress(engine: Engine) -> None:
         assert _row(engine, spans, id=ROOT)["name"] == "first"
 
     assert _row(engine, spans, id=ROOT)["name"] == "second"
+
+
+def test_two_servers_adding_spans_to_one_trace_keep_exact_rollups(database_url: str) -> None:
+    import threading
+
+    from daytwo.storage.engine import create_database_engine
+
+    engines = [create_database_engine(database_url) for _ in range(2)]
+    writers = [Writer(engine, FlatPrices()) for engine in engines]
+    usage = TokenUsage(input_tokens=10, output_tokens=0)
+
+    def add(writer: Writer, first: int) -> None:
+        for number in range(first, first + 40, 2):
+            span = SpanIn(
+                trace_id=TRACE,
+                id=f"{number + 1:016x}",
+                kind="llm",
+                llm={"model": "known"},
+                usage=usage,
+            )
+            writer.write([Batch("p", spans=[span])])
+
+    threads = [threading.Thread(target=add, args=(w, i)) for i, w in enumerate(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    trace = _row(engines[0], traces, id=TRACE)
+    assert (trace["span_count"], trace["input_tokens"]) == (40, 400)
+    for engine in engines:
+        engine.dispose()
