@@ -46,8 +46,3 @@ def new_trace_id() -> str:
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
     return f"{value:032x}"
-
-
-def new_span_id() -> str:
-    """Return a random span id as 16 hex digits."""
-    return os.urandom(8).hex()

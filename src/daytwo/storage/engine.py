@@ -100,10 +100,6 @@ def _create_sqlite_engine(url: URL, synchronous: str) -> Engine:
     return engine
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """Open a transaction that will write; on SQLite it takes the write lock at once.

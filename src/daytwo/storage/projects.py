@@ -41,10 +41,6 @@ class ProjectDirectory:
                 self._ids[name] = project_id
         return project_id
 
-    def forget(self, name: str) -> None:
-        with self._lock:
-            self._ids.pop(name, None)
-
     def _load_or_create(self, names: set[str]) -> None:
         for name in sorted(names):
             if self.lookup(name) is not None:

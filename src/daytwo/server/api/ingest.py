@@ -30,8 +30,6 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["ingest"], responses=ERROR_RESPONSES)
 
-PROJECT_HEADER = "X-Daytwo-Project"
-
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -124,11 +122,11 @@ async def otlp_traces(
     )
     if mapped.rejected:
         services.counters.rejected_spans += mapped.rejected
-        logger.info("rejected %d OTLP spans: %s", mapped.rejected, "; ".join(mapped.errors[:3]))
+        logger.info("%s", mapped.error_message())
     if mapped.spans:
         await _commit(services, Batch(settings.default_project, spans=mapped.spans))
     payload, media_type = encode_export_response(
-        content_type, mapped.rejected, "; ".join(mapped.errors)
+        content_type, mapped.rejected, mapped.error_message()
     )
     return Response(payload, media_type=media_type)
 
