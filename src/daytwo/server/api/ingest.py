@@ -6,7 +6,6 @@ and daytwo's SDK honour.
 """
 
 import logging
-import zlib
 from typing import TypeVar
 
 import orjson
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from daytwo.model import IngestBatch, ScoreIn
 from daytwo.server.body import read_body
 from daytwo.server.committer import CommitterClosedError, OverloadedError
+from daytwo.server.compression import BodyEncodingError, decompress
 from daytwo.server.deps import Services, ServicesDep
 from daytwo.server.errors import ERROR_RESPONSES, ApiError, ErrorDetail
 from daytwo.server.otlp import (
@@ -134,29 +134,15 @@ async def otlp_traces(
 async def _json_body(request: Request, services: Services) -> object:
     settings = services.settings
     raw = await read_body(request, settings.max_request_bytes)
-    encoding = (request.headers.get("content-encoding") or "identity").lower()
-    if encoding == "gzip":
-        raw = _gunzip(raw, settings.max_decompressed_bytes)
-    elif encoding != "identity":
-        raise ApiError(415, f"unsupported Content-Encoding {encoding!r}; expected gzip or identity")
+    encoding = request.headers.get("content-encoding")
+    try:
+        raw = decompress(raw, encoding, settings.max_decompressed_bytes)
+    except BodyEncodingError as error:
+        raise ApiError(error.status, error.message) from None
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise ApiError(400, f"request body is not valid JSON: {error}") from None
-
-
-def _gunzip(raw: bytes, limit: int) -> bytes:
-    # 16 + MAX_WBITS: expect the gzip header and trailer (RFC 1952), not raw zlib.
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(raw, limit + 1)
-    except zlib.error as error:
-        raise ApiError(400, f"request body is not valid gzip: {error}") from None
-    if len(data) > limit or inflater.unconsumed_tail:
-        raise ApiError(413, f"request body inflates past the limit of {limit} bytes")
-    if not inflater.eof:
-        raise ApiError(400, "request body is truncated gzip")
-    return data
 
 
 def _validate(model: type[ModelT], body: object) -> ModelT:

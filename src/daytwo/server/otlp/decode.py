@@ -9,8 +9,6 @@ answer with: 400 for a malformed body, 413 for one too large once
 decompressed, 415 for an unsupported content type or encoding.
 """
 
-import zlib
-
 import orjson
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
@@ -19,6 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from daytwo.server.compression import BodyEncodingError, decompress
 from daytwo.server.otlp.decode_json import build_request
 
 PROTOBUF = "application/x-protobuf"
@@ -52,7 +51,10 @@ def decode_export_request(
     ``max_decompressed_bytes``.
     """
     media_type = _request_media_type(content_type)
-    payload = _decompress(body, content_encoding, max_decompressed_bytes)
+    try:
+        payload = decompress(body, content_encoding, max_decompressed_bytes)
+    except BodyEncodingError as error:
+        raise OtlpDecodeError(error.status, error.message) from None
     if media_type == JSON:
         return _parse_json(payload)
     return _parse_protobuf(payload)
@@ -94,46 +96,6 @@ def _request_media_type(content_type: str | None) -> str:
             415, f"unsupported {shown}; expected application/x-protobuf or application/json"
         )
     return media_type
-
-
-def _decompress(body: bytes, content_encoding: str | None, limit: int) -> bytes:
-    encoding = (content_encoding or "identity").strip().lower()
-    if encoding in ("identity", ""):
-        if len(body) > limit:
-            raise _too_large(limit)
-        return body
-    if encoding not in ("gzip", "x-gzip"):
-        raise OtlpDecodeError(
-            415, f"unsupported Content-Encoding {content_encoding!r}; expected gzip or identity"
-        )
-    return _gunzip(body, limit)
-
-
-def _gunzip(body: bytes, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    data = body
-    # A gzip file may hold several members back to back (RFC 1952, section 2.2).
-    while data:
-        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            chunk = inflater.decompress(data, limit - size + 1)
-        except zlib.error as error:
-            raise OtlpDecodeError(400, f"request body is not valid gzip: {error}") from None
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        if not inflater.eof:
-            raise OtlpDecodeError(400, "request body is not valid gzip: the stream is truncated")
-        chunks.append(chunk)
-        data = inflater.unused_data
-    return b"".join(chunks)
-
-
-def _too_large(limit: int) -> OtlpDecodeError:
-    return OtlpDecodeError(
-        413, f"request body is larger than {limit} bytes once decompressed; send smaller batches"
-    )
 
 
 def _parse_protobuf(payload: bytes) -> ExportTraceServiceRequest:
