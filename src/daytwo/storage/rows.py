@@ -194,8 +194,6 @@ def _span_payload(span: SpanIn, project_id: int) -> Row:
         detail["tool"] = span.tool.model_dump(mode="json", exclude_none=True)
     if span.error is not None:
         detail["error"] = span.error.model_dump(mode="json", exclude_none=True)
-    if span.cost is not None or span.usage is not None:
-        detail["usage"] = span.usage.model_dump(exclude_none=True) if span.usage else {}
     return {
         "project_id": project_id,
         "trace_id": span.trace_id,
