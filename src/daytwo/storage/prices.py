@@ -44,7 +44,6 @@ class PriceOverrideStore:
         """Return every override in force: the file's, replaced by the database's."""
         merged = {(o.model, o.provider): o for o in self.file_overrides}
         merged.update({(o.model, o.provider): o for o in self.stored()})
-        self._loaded_at = time.monotonic()
         return list(merged.values())
 
     def refresh_if_stale(self, book: PriceBook) -> None:
@@ -53,6 +52,7 @@ class PriceOverrideStore:
             if time.monotonic() - self._loaded_at < self.max_age:
                 return
             book.replace_overrides(self.load())
+            self._loaded_at = time.monotonic()
 
     def put(self, override: PriceOverride) -> None:
         """Create or replace the override for its model and provider."""
