@@ -23,6 +23,9 @@ from daytwo.storage import migrate
 from daytwo.storage.engine import create_database_engine
 from daytwo.storage.tables import metadata
 
+# Internal failures of the tracing SDK re-raise under the test suite, so that bugs surface.
+os.environ["DAYTWO_STRICT"] = "1"
+
 POSTGRES_URL = os.environ.get(
     "DAYTWO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )

@@ -1,0 +1,1 @@
+"""The tracing SDK: spans, context, the decorator and the exporter."""

@@ -1,0 +1,1 @@
+"""The exporter: spans leave the process in batches on a background thread."""

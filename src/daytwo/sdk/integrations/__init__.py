@@ -1,0 +1,1 @@
+"""Integrations with LLM client libraries, each imported only when used."""
