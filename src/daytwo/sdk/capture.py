@@ -66,7 +66,7 @@ class Capture:
         if value is None and args is not None:
             value = self.bind(args, kwargs)
         if value is not None and self.transform_input is not None:
-            value = self.transform_input(value)
+            value = _transformed(self.transform_input, value, "transform_input")
         return value
 
     def output_value(self, output: Any) -> Any:
@@ -74,8 +74,19 @@ class Capture:
         if not self.output or output is None:
             return None
         if self.transform_output is not None:
-            return self.transform_output(output)
+            return _transformed(self.transform_output, output, "transform_output")
         return output
+
+
+def _transformed(transform: Transform, value: Any, which: str) -> Any:
+    """Apply the application's redaction; if it fails, send a note instead of the value."""
+    try:
+        return transform(value)
+    except Exception as exc:
+        from daytwo.sdk.errors import warn_once
+
+        warn_once(f"{which}-{id(transform)}", "daytwo: %s %r failed: %r", which, transform, exc)
+        return f"<{which} failed: {type(exc).__name__}>"
 
 
 def _parameters(function: Callable[..., Any]) -> tuple[tuple[str, ...], str | None]:

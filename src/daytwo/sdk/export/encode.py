@@ -97,7 +97,7 @@ def _fragment(value: Any, limit: int) -> tuple[orjson.Fragment, int]:
     try:
         data = orjson.dumps(value, default=_default, option=_OPTIONS)
     except (TypeError, orjson.JSONEncodeError):
-        data = orjson.dumps(_repr(value))
+        data = orjson.dumps(_plain(value, 0), default=_repr, option=_OPTIONS)
     if len(data) <= limit:
         return orjson.Fragment(data), 0
     preview = data[: min(limit, _PREVIEW_CHARS)].decode("utf-8", errors="ignore")
@@ -179,6 +179,28 @@ _PLAIN = frozenset(
         "usage",
     ]
 )
+
+
+def _plain(value: Any, depth: int) -> Any:
+    """Return ``value`` rebuilt from JSON types: the slow path, for what orjson refused.
+
+    orjson refuses integers beyond 64 bits and nesting deeper than 254 levels;
+    those become text here while the rest of the value keeps its shape.
+    """
+    if depth > 100:
+        return _repr(value)
+    if isinstance(value, bool) or value is None or isinstance(value, (str, float)):
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else str(value)
+    if isinstance(value, dict):
+        return {str(key): _plain(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(item, depth + 1) for item in value]
+    converted = _default(value)
+    if converted is value or isinstance(converted, str):
+        return converted
+    return _plain(converted, depth + 1)
 
 
 def _default(value: Any) -> Any:
