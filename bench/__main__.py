@@ -5,6 +5,7 @@ python -m bench --skip-phoenix   # without Phoenix
 python -m bench --quick          # a smoke run; writes bench/.results/benchmarks-quick.md
 python -m bench --only query     # one benchmark; the other's section is kept
 python -m bench --only ingest --skip-phoenix --profile   # where daytwo's ingest time goes
+python -m bench --only sdk       # the SDK's overhead beside other tracers
 """
 
 import argparse
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from bench import dataset, ingest, machine, postgres, query, report
+from bench import dataset, ingest, machine, postgres, query, report, sdk
 from bench.phoenix import PhoenixTarget
 from bench.targets import DaytwoTarget, Target
 
@@ -42,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sections["ingest"] = _ingest(args, info, postgres_url)
     if args.only in (None, "query"):
         sections["query"] = _query(args, info, postgres_url)
+    if args.only in (None, "sdk"):
+        sections["sdk"] = _sdk(args, info)
     output = _output(args)
     report.update_document(sections, output)
     print("\n\n".join(sections.values()))
@@ -61,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="fewer spans, no Phoenix")
     parser.add_argument("--skip-phoenix", action="store_true", help="do not run Arize Phoenix")
     parser.add_argument("--skip-postgres", action="store_true", help="SQLite only")
-    parser.add_argument("--only", choices=["ingest", "query"], help="run one benchmark")
+    parser.add_argument("--only", choices=["ingest", "query", "sdk"], help="run one benchmark")
     parser.add_argument("--spans", type=int, help="ingest: spans to send (default 20,000)")
     parser.add_argument("--query-spans", type=int, help="query: spans stored (default 1,000,000)")
     parser.add_argument("--reseed", action="store_true", help="query: seed the data set again")
@@ -154,6 +157,13 @@ def _query(args: argparse.Namespace, info: report.RunInfo, postgres_url: str | N
         target = DaytwoTarget(postgres_url=postgres_url, database=dataset.POSTGRES_DATABASE)
         results.append(query.run_target(target, url, data, settings))
     return report.query_section(info, data, settings, results)
+
+
+def _sdk(args: argparse.Namespace, info: report.RunInfo) -> str:
+    settings = sdk.SdkSettings(calls=2_000, runs=1, e2e_spans=2_000) if args.quick else None
+    settings = settings or sdk.SdkSettings()
+    results, e2e = sdk.run(settings, skip_peers=args.quick)
+    return report.sdk_section(info, settings, results, e2e)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import figures, query
+from bench import figures, query, sdk
 from bench.dataset import PROFILE, Dataset
 from bench.figures import MIB
 from bench.ingest import IngestResult, IngestSettings, Workload
@@ -38,7 +38,7 @@ python -m bench                   # everything: ingest against daytwo on SQLite 
                                   # PostgreSQL and Arize Phoenix, then the query benchmark
 python -m bench --skip-phoenix    # the same without Phoenix
 python -m bench --quick           # a smoke run: fewer spans, no Phoenix, no PostgreSQL queries
-python -m bench --only ingest     # or --only query
+python -m bench --only ingest     # or --only query, or --only sdk
 ```
 
 PostgreSQL is taken from `BENCH_POSTGRES_URL` (default
@@ -69,7 +69,7 @@ def update_document(sections: Mapping[str, str], path: Path = DOCUMENT) -> None:
     text = path.read_text() if path.exists() else _HEADER
     if not text.startswith("# Benchmarks"):
         text = _HEADER
-    for name in ("ingest", "query"):
+    for name in ("ingest", "query", "sdk"):
         start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
         if start not in text:
             text = text.rstrip("\n") + f"\n\n{start}\n_Not measured yet._\n{end}\n"
@@ -259,3 +259,90 @@ def _missed(case: CaseResult) -> bool:
     if case.aim is None or case.skipped:
         return False
     return case.failure is not None or case.p95 is None or case.p95 >= case.aim
+
+
+# SDK -------------------------------------------------------------------------
+
+SDK_AIM_CALLER_US = 10.0
+SDK_AIM_CPU_US = 20.0
+
+
+def sdk_section(
+    info: RunInfo,
+    settings: "sdk.SdkSettings",
+    results: Sequence["sdk.TracerResult"],
+    e2e: "sdk.EndToEnd",
+) -> str:
+    lines = [
+        "## SDK overhead",
+        "",
+        info.preamble(),
+        f"Each tracer runs alone in a fresh process, {settings.runs} times; the table shows "
+        "the median run. *Caller µs* is the median wall time of one call on the caller's "
+        f"thread over {settings.calls:,} calls of a trivial function (*flat*, one span) and "
+        f"{settings.calls // 4:,} calls of a parent that calls three children (*nested*, four "
+        "spans). *CPU µs per span* is the whole process's CPU time (all threads, so export "
+        "included) over the same calls and the flush after them, less the CPU of the calls "
+        "undecorated, divided by the spans made. Exporters send to a local sink process "
+        "that accepts everything. *Import* is the median of "
+        f"{settings.import_runs} fresh interpreters importing the tracer's package. daytwo "
+        "records each call's arguments and return value; OpenTelemetry's decorator records "
+        "neither.",
+        "",
+        "| tracer | versions | import ms | caller µs flat | caller µs nested (4 spans) "
+        "| CPU µs per span, flat | CPU µs per span, nested |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for result in results:
+        if result.failure:
+            lines.append(
+                f"| {result.label} | {result.version} | failed: {result.failure} | | | | |"
+            )
+            continue
+        lines.append(
+            f"| {result.label} | {result.version or '-'} | {_num(result.import_ms)} "
+            f"| {_num(result.flat_us)} | {_num(result.nested_us)} "
+            f"| {_num(result.cpu_flat_us)} | {_num(result.cpu_nested_us)} |"
+        )
+    lines += ["", *_sdk_notes(results, e2e)]
+    return "\n".join(lines)
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _sdk_notes(results: Sequence["sdk.TracerResult"], e2e: "sdk.EndToEnd") -> list[str]:
+    notes = []
+    ours = next((r for r in results if r.key == "daytwo" and not r.failure), None)
+    if ours is not None and ours.flat_us is not None and ours.nested_us is not None:
+        caller = max(ours.flat_us, ours.nested_us / 4)
+        cpu = max(ours.cpu_flat_us or 0.0, ours.cpu_nested_us or 0.0)
+        met = caller <= SDK_AIM_CALLER_US and cpu <= SDK_AIM_CPU_US
+        notes.append(
+            f"- Aim for daytwo: at most {SDK_AIM_CALLER_US:.0f} µs per span on the caller's "
+            f"thread and {SDK_AIM_CPU_US:.0f} µs of process CPU per span with export. "
+            f"Measured {caller:.1f} µs and {cpu:.1f} µs (the worse of flat and nested): "
+            f"**{'met' if met else 'not met'}**."
+        )
+        for peer in results:
+            if peer.key in ("daytwo", "undecorated") or peer.failure or not peer.flat_us:
+                continue
+            notes.append(
+                f"- {peer.label} / daytwo: {peer.flat_us / ours.flat_us:.1f}x the caller time "
+                f"flat, {(peer.nested_us or 0) / ours.nested_us:.1f}x nested, "
+                f"{(peer.cpu_flat_us or 0) / (ours.cpu_flat_us or 1):.1f}x the CPU per span."
+            )
+    if e2e.failure:
+        notes.append(f"- End to end: failed: {e2e.failure}")
+    elif e2e.queryable_seconds:
+        notes.append(
+            f"- End to end: {e2e.spans:,} spans (traces of an agent span with tool, retrieval "
+            f"and llm children) from one process into `daytwo serve` on SQLite: the SDK "
+            f"flushed them in {e2e.sdk_seconds:.1f} s and all were queryable after "
+            f"{e2e.queryable_seconds:.1f} s, {e2e.spans / e2e.queryable_seconds:,.0f} spans/s "
+            f"delivered ({e2e.extra})."
+        )
+    return notes
