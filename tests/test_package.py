@@ -14,6 +14,7 @@ def test_public_names_are_exactly_these() -> None:
         "flush",
         "get_current_span",
         "inject",
+        "score",
         "shutdown",
         "span",
         "stats",

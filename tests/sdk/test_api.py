@@ -188,3 +188,39 @@ def test_sampling_keeps_whole_traces_at_the_configured_rate(sink: Sink, tmp_path
     # 2000 draws at p=0.25: the mean is 500 and the standard deviation 19.4.
     assert 400 < len(roots) < 600
     assert len(spans) == 2 * len(roots)
+
+
+def test_a_score_can_be_given_after_the_trace_ended(traced: Sink) -> None:
+    with daytwo.trace("chat turn") as turn:
+        pass
+    daytwo.score("thumbs up", True, trace_id=turn.trace_id, reason="user feedback")
+    daytwo.score("satisfaction", 4, thread_id="conversation-1", author="support@example.com")
+
+    assert len(received(traced)) == 1
+    assert traced.scores() == [
+        {
+            "name": "thumbs up",
+            "value": True,
+            "reason": "user feedback",
+            "trace_id": turn.trace_id,
+        },
+        {
+            "name": "satisfaction",
+            "value": 4,
+            "author": "support@example.com",
+            "thread_id": "conversation-1",
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        ({}, "score needs either trace_id"),
+        ({"trace_id": "a" * 32, "thread_id": "t"}, "score needs either trace_id"),
+        ({"span_id": "b" * 16, "thread_id": "t"}, "a span's score needs its trace_id too"),
+    ],
+)
+def test_a_score_needs_one_target(traced: Sink, targets: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        daytwo.score("x", 1, **targets)  # type: ignore[arg-type]

@@ -15,7 +15,14 @@ from daytwo.sdk import tracer as sdk_tracer
 from daytwo.sdk.errors import ConfigError, internal_failure, warn_once
 from daytwo.sdk.export.stats import ExportStats, FlushResult
 from daytwo.sdk.propagation import extract
-from daytwo.sdk.span import SPAN_KINDS, NonRecordingSpan, Parent, Span, current_span
+from daytwo.sdk.span import (
+    SPAN_KINDS,
+    NonRecordingSpan,
+    Parent,
+    ScoreRecord,
+    Span,
+    current_span,
+)
 
 _USAGE_KEYS = {
     "input_tokens": "input_tokens",
@@ -100,7 +107,7 @@ class SpanBlock:
     def update(self, **fields: Any) -> None:
         """Set fields of this span; takes what ``update_current_span`` takes."""
         _check_span_fields(fields)
-        if type(self._span) is Span:
+        if type(self._span) is Span and not self._span.ended:
             _apply(self._span, fields)
 
     @property
@@ -229,6 +236,43 @@ def update_current_trace(**fields: Any) -> None:
         trace.sent = False
     if scores and type(found) is Span:
         found.scores = (found.scores or []) + scores
+
+
+def score(
+    name: str,
+    value: bool | float | str,
+    *,
+    trace_id: str | None = None,
+    span_id: str | None = None,
+    thread_id: str | None = None,
+    reason: str | None = None,
+    author: str | None = None,
+    project: str | None = None,
+) -> None:
+    """Score a trace, a span or a thread after the fact, for example with user feedback.
+
+    Give ``trace_id`` (and ``span_id`` for a span) or ``thread_id``; the ids
+    are those of ``daytwo.trace(...)`` blocks or the query API.
+
+        with daytwo.trace("chat turn") as turn:
+            reply = bot.answer(message)
+        ...
+        daytwo.score("thumbs up", True, trace_id=turn.trace_id, reason="user feedback")
+    """
+    if (trace_id is None) == (thread_id is None):
+        raise ConfigError("score needs either trace_id (with span_id for a span) or thread_id")
+    if span_id is not None and trace_id is None:
+        raise ConfigError("a span's score needs its trace_id too")
+    [checked] = _scores([_present(name=name, value=value, reason=reason, author=author)], "")
+    checked.pop("target")
+    record = {
+        **checked,
+        **_present(trace_id=trace_id, span_id=span_id, thread_id=thread_id),
+        "project": project or sdk_tracer.settings().project,
+    }
+    tracer = sdk_tracer.get_tracer()
+    if tracer.enabled:
+        tracer.exporter.enqueue(ScoreRecord(_present(**record)))
 
 
 def get_current_span() -> Span | None:

@@ -162,6 +162,15 @@ class NonRecordingSpan:
         self.otel_token: object = None
 
 
+class ScoreRecord:
+    """A score sent on its own, after the fact (``daytwo.score``), as an ingest record."""
+
+    __slots__ = ("record",)
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        self.record = record
+
+
 Parent = Span | NonRecordingSpan | RemoteParent
 
 current_span: ContextVar[Parent | None] = ContextVar("daytwo_current_span", default=None)

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from daytwo.sdk.span import Span
+from daytwo.sdk.span import ScoreRecord, Span
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_UTC_Z
@@ -30,11 +30,12 @@ class Encoded:
 
     __slots__ = ("scores", "size", "span", "trace", "truncated")
 
-    def __init__(self, span: bytes, trace: bytes | None, scores: list[bytes]) -> None:
+    def __init__(self, span: bytes | None, trace: bytes | None, scores: list[bytes]) -> None:
         self.span = span
         self.trace = trace
         self.scores = scores
-        self.size = len(span) + (len(trace) if trace else 0) + sum(len(s) for s in scores)
+        self.size = (len(span) if span else 0) + (len(trace) if trace else 0)
+        self.size += sum(len(s) for s in scores)
         self.truncated = 0
 
 
@@ -69,6 +70,11 @@ def encode(span: Span, max_field_bytes: int) -> Encoded:
     encoded = Encoded(_dumps(record), _trace_record(span, trace_id), _scores(span, trace_id))
     encoded.truncated = truncated
     return encoded
+
+
+def encode_score(score: ScoreRecord) -> Encoded:
+    """Return a score given on its own (``daytwo.score``) as ingest JSON."""
+    return Encoded(None, None, [_dumps(score.record)])
 
 
 def _add_trace_keys(record: dict[str, Any], thread_id: str | None, user_id: str | None) -> None:

@@ -23,10 +23,10 @@ from typing import Any
 from daytwo.sdk.config import SdkConfig
 from daytwo.sdk.errors import failure_counts, internal_failure, warn_once
 from daytwo.sdk.export import stats as _stats
-from daytwo.sdk.export.encode import Encoded, encode
+from daytwo.sdk.export.encode import Encoded, encode, encode_score
 from daytwo.sdk.export.spool import Spool
 from daytwo.sdk.export.transport import Reply, Transport, TransportError
-from daytwo.sdk.span import Span
+from daytwo.sdk.span import ScoreRecord, Span
 
 logger = logging.getLogger("daytwo")
 
@@ -53,19 +53,20 @@ class Batch:
     def __init__(self, items: list[Encoded] | None = None) -> None:
         self.items: list[Encoded] = items or []
         self.size = sum(item.size for item in self.items)
-        self.spans = len(self.items)
+        self.spans = sum(1 for item in self.items if item.span is not None)
 
     def add(self, item: Encoded) -> None:
         self.items.append(item)
         self.size += item.size
-        self.spans += 1
+        if item.span is not None:
+            self.spans += 1
 
     def halves(self) -> tuple["Batch", "Batch"]:
         middle = len(self.items) // 2
         return Batch(self.items[:middle]), Batch(self.items[middle:])
 
     def body(self) -> bytes:
-        spans = b",".join(item.span for item in self.items)
+        spans = b",".join(item.span for item in self.items if item.span is not None)
         traces = b",".join(item.trace for item in self.items if item.trace is not None)
         scores = b",".join(score for item in self.items for score in item.scores)
         data = b'{"spans":[%b],"traces":[%b],"scores":[%b]}' % (spans, traces, scores)
@@ -102,7 +103,7 @@ class Exporter:
 
     # The caller's side.
 
-    def enqueue(self, span: Span) -> None:
+    def enqueue(self, span: Span | ScoreRecord) -> None:
         """Queue an ended span for export, or count it dropped when the queue is full."""
         queue = self.queue
         if len(queue) >= self._max_queue:
@@ -128,6 +129,7 @@ class Exporter:
         """Flush within ``timeout``, spool what is left, and stop the thread."""
         if self._finished.is_set():
             return _stats.FlushResult(0, 0, 0, 0)
+        atexit.unregister(self._at_exit)
         self._deadline = time.monotonic() + timeout
         self._closing.set()
         result = self.flush(timeout)
@@ -198,7 +200,9 @@ class Exporter:
                 item.done.set()
                 continue
             try:
-                encoded = encode(item, max_field)
+                encoded = (
+                    encode_score(item) if type(item) is ScoreRecord else encode(item, max_field)
+                )
             except Exception as exc:
                 self._drop(_stats.ENCODING, 1)
                 internal_failure("encoding a span", exc)
@@ -206,16 +210,16 @@ class Exporter:
             if encoded.truncated:
                 with self.counters.lock:
                     self.counters.truncated += encoded.truncated
-            if batch.spans and batch.size + encoded.size > limit_bytes:
+            if batch.items and batch.size + encoded.size > limit_bytes:
                 batch = self._deliver(batch)
             batch.add(encoded)
-            if batch.spans >= self._batch_size:
+            if len(batch.items) >= self._batch_size:
                 batch = self._deliver(batch)
         self._deliver(batch)
 
     def _deliver(self, batch: Batch) -> Batch:
         """Send ``batch`` (or spool it when offline); return a fresh, empty batch."""
-        if not batch.spans:
+        if not batch.items:
             return batch
         self._in_flight = batch
         try:
@@ -244,7 +248,7 @@ class Exporter:
                 with self.counters.lock:
                     self.counters.sent += batch.spans
                 return
-            if reply.status in (400, 413, 422) and batch.spans > 1:
+            if reply.status in (400, 413, 422) and len(batch.items) > 1:
                 for half in batch.halves():
                     self._send(half)
                 return
@@ -324,7 +328,10 @@ class Exporter:
                 item.done.set()
                 continue
             try:
-                items.append(encode(item, self.settings.max_field_bytes))
+                if type(item) is ScoreRecord:
+                    items.append(encode_score(item))
+                else:
+                    items.append(encode(item, self.settings.max_field_bytes))
             except Exception:
                 self._drop(_stats.ENCODING, 1)
         if not items:
