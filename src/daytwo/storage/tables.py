@@ -180,3 +180,82 @@ price_overrides = Table(
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("model", "provider"),
 )
+
+# Datasets are versioned: every change makes a new version, and an item row
+# lives from the version that added it until the version that replaced or
+# removed it, so any earlier version can be read back exactly.
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("version", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("project_id", "name"),
+)
+
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("dataset_id", Integer, ForeignKey("datasets.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("change", String(500), nullable=False),
+    Column("item_count", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+dataset_items = Table(
+    "dataset_items",
+    metadata,
+    Column("row_id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset_id", Integer, ForeignKey("datasets.id"), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("added_in", Integer, nullable=False),
+    Column("removed_in", Integer),
+    Column("input", Json),
+    Column("expected", Json),
+    Column("context", Json),
+    Column("metadata", Json),
+    Column("source_trace_id", String(32)),
+    Column("source_span_id", String(32)),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("dataset_id", "item_id", "added_in"),
+    Index(None, "dataset_id", "removed_in", "item_id"),
+)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("dataset_id", Integer, ForeignKey("datasets.id")),
+    Column("dataset_version", Integer),
+    Column("status", String(12), nullable=False),
+    Column("metadata", Json),
+    Column("config", Json),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index(None, "project_id", "created_at"),
+    Index(None, "project_id", "name"),
+)
+
+experiment_items = Table(
+    "experiment_items",
+    metadata,
+    Column("experiment_id", String(32), ForeignKey("experiments.id"), primary_key=True),
+    Column("item_id", String(64), primary_key=True),
+    Column("repetition", Integer, primary_key=True),
+    Column("trace_id", String(32)),
+    Column("input", Json),
+    Column("expected", Json),
+    Column("output", Json),
+    Column("error", Text),
+    # {metric name: {"value": ..., "reason": ...}}; also stored as trace scores.
+    Column("scores", Json),
+    Column("latency_ms", Float),
+    Column("created_at", BigInteger, nullable=False),
+)
