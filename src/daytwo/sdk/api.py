@@ -56,11 +56,17 @@ def configure(**settings: Any) -> sdk_config.SdkConfig:
 class SpanBlock:
     """A span around a block of code: ``with daytwo.span(...) as span:``."""
 
-    __slots__ = ("_fields", "_span", "_start", "_token")
+    __slots__ = ("_fields", "_span", "_start", "_token", "_trace_fields")
 
-    def __init__(self, start: Callable[[], Span | NonRecordingSpan | None], fields: dict[str, Any]):
+    def __init__(
+        self,
+        start: Callable[[], Span | NonRecordingSpan | None],
+        fields: dict[str, Any],
+        trace_fields: dict[str, Any] | None = None,
+    ):
         self._start = start
         self._fields = fields
+        self._trace_fields = trace_fields
         self._span: Span | NonRecordingSpan | None = None
         self._token: Any = None
 
@@ -69,6 +75,9 @@ class SpanBlock:
             span = self._span = self._start()
             if type(span) is Span and self._fields:
                 _apply(span, self._fields)
+            if type(span) is Span and self._trace_fields:
+                span.trace.updates = {**(span.trace.updates or {}), **self._trace_fields}
+                span.trace.sent = False
             if span is not None:
                 self._token = sdk_tracer.activate(span)
         except Exception as exc:
@@ -187,7 +196,8 @@ def trace(
             name, kind, capture, project=project, parent=parent, new_trace=parent is None
         )
 
-    return SpanBlock(start, fields)
+    # Tags and metadata given here describe the whole trace, not only its root span.
+    return SpanBlock(start, fields, _present(tags=fields.get("tags"), metadata=metadata))
 
 
 def update_current_span(**fields: Any) -> None:
@@ -248,11 +258,13 @@ def score(
     reason: str | None = None,
     author: str | None = None,
     project: str | None = None,
+    source: str = "sdk",
 ) -> None:
     """Score a trace, a span or a thread after the fact, for example with user feedback.
 
     Give ``trace_id`` (and ``span_id`` for a span) or ``thread_id``; the ids
-    are those of ``daytwo.trace(...)`` blocks or the query API.
+    are those of ``daytwo.trace(...)`` blocks or the query API. ``source``
+    says who scored: ``sdk`` (default), ``human``, ``judge`` or ``rule``.
 
         with daytwo.trace("chat turn") as turn:
             reply = bot.answer(message)
@@ -263,12 +275,16 @@ def score(
         raise ConfigError("score needs either trace_id (with span_id for a span) or thread_id")
     if span_id is not None and trace_id is None:
         raise ConfigError("a span's score needs its trace_id too")
-    [checked] = _scores([_present(name=name, value=value, reason=reason, author=author)], "")
+    if source not in ("sdk", "human", "judge", "rule"):
+        raise ConfigError(f"unknown score source {source!r}; expected sdk, human, judge or rule")
+    given = _present(name=name, value=value, reason=reason, author=author)
+    [checked] = _scores([given], "")
     checked.pop("target")
     record = {
         **checked,
         **_present(trace_id=trace_id, span_id=span_id, thread_id=thread_id),
         "project": project or sdk_tracer.settings().project,
+        "source": None if source == "sdk" else source,
     }
     tracer = sdk_tracer.get_tracer()
     if tracer.enabled:

@@ -35,6 +35,14 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+def _json_loads(value: Any) -> Any:
+    # SQLite gives a JSON column numeric affinity, so a stored number ("3")
+    # comes back as an int or float rather than as text.
+    if isinstance(value, (int, float)):
+        return value
+    return orjson.loads(value)
+
+
 def normalize_url(url: str) -> URL:
     """Return ``url`` with the driver daytwo uses for its dialect."""
     try:
@@ -60,7 +68,7 @@ def create_database_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Eng
     return create_engine(
         parsed,
         json_serializer=_json_dumps,
-        json_deserializer=orjson.loads,
+        json_deserializer=_json_loads,
         pool_pre_ping=True,
         pool_size=8,
         max_overflow=8,
@@ -73,7 +81,7 @@ def _create_sqlite_engine(url: URL, synchronous: str) -> Engine:
     engine = create_engine(
         url,
         json_serializer=_json_dumps,
-        json_deserializer=orjson.loads,
+        json_deserializer=_json_loads,
         connect_args={"check_same_thread": False, "timeout": 30},
     )
 

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, LLM judges, datasets, experiments and regression gates."""

@@ -1,0 +1,1 @@
+"""Metrics: heuristics, LLM judges, RAG, conversation and agent metrics."""

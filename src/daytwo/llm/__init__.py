@@ -1,0 +1,1 @@
+"""Clients for language models, used by judges, the gateway and the optimizers."""

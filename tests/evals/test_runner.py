@@ -1,0 +1,191 @@
+"""Experiments end to end: the runner, the real server on loopback, traces and scores."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import daytwo
+from daytwo.evals.client import DaytwoClient
+from daytwo.evals.metric import Metric, ScoreResult
+from daytwo.evals.runner import aevaluate, evaluate
+from tests.conftest import LiveServer
+
+PROJECT = "evals"
+
+
+class ExactMatch(Metric):
+    name = "exact"
+
+    def score(self, *, output: Any = None, expected: Any = None, **_: Any) -> ScoreResult:
+        same = output == expected
+        return ScoreResult(self.name, 1.0 if same else 0.0, "same" if same else "differs")
+
+
+class Length(Metric):
+    name = "length"
+
+    async def ascore(self, *, output: Any = None, **_: Any) -> ScoreResult:
+        return ScoreResult(self.name, float(len(str(output))), None)
+
+
+ITEMS = [{"id": f"q{n}", "input": n, "expected": n * 2} for n in range(12)]
+
+
+@pytest.fixture
+def client(live_server: LiveServer, tmp_path: Path) -> Iterator[DaytwoClient]:
+    daytwo.configure(
+        url=live_server.url, project=PROJECT, spool_dir=str(tmp_path), flush_interval=0.05
+    )
+    with DaytwoClient() as opened:
+        opened.create_dataset("doubling")
+        opened.add_items("doubling", ITEMS)
+        yield opened
+    daytwo.shutdown()
+    daytwo.configure(enabled=False)
+
+
+def double(value: int) -> int:
+    return value * 2
+
+
+def test_an_experiment_records_every_item_with_scores_and_traces(
+    client: DaytwoClient, live_server: LiveServer
+) -> None:
+    result = evaluate(
+        "doubling", double, [ExactMatch(), Length()], name="baseline", progress=False, client=client
+    )
+
+    assert len(result.runs) == 12
+    assert result.metric("exact") is not None
+    assert result.metric("exact")["mean"] == 1.0  # type: ignore[index]
+    assert result.summary["dataset"] == "doubling"
+    assert result.summary["status"] == "completed"
+    items = client.experiment_items(result.id)
+    assert sorted(item["item_id"] for item in items) == sorted(i["id"] for i in ITEMS)
+    run = next(item for item in items if item["item_id"] == "q3")
+    assert (run["output"], run["scores"]["exact"]["value"]) == (6, 1.0)
+    with live_server.client() as http:
+        tree = http.get(f"/api/v1/projects/{PROJECT}/traces/{run['trace_id']}").json()
+    assert tree["trace"]["tags"] == ["experiment"]
+    assert {(s["name"], s["value"]) for s in tree["trace"]["scores"]} == {
+        ("exact", 1.0),
+        ("length", 1.0),
+    }
+
+
+def test_a_failing_task_is_recorded_as_an_error_not_a_crash(client: DaytwoClient) -> None:
+    def flaky(value: int) -> int:
+        if value == 5:
+            raise ValueError("no answer for five")
+        return value * 2
+
+    result = evaluate(
+        "doubling", flaky, [ExactMatch()], name="flaky", progress=False, client=client
+    )
+
+    assert result.summary["error_count"] == 1
+    failed = [run for run in result.runs if run.error]
+    assert [(run.item_id, run.error) for run in failed] == [
+        ("q5", "ValueError: no answer for five")
+    ]
+
+
+def test_an_interrupted_experiment_resumes_where_it_stopped(client: DaytwoClient) -> None:
+    calls: list[int] = []
+
+    def interrupted(value: int) -> int:
+        calls.append(value)
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        return value * 2
+
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(
+            "doubling",
+            interrupted,
+            [ExactMatch()],
+            name="resumable",
+            concurrency=1,
+            progress=False,
+            client=client,
+        )
+    [stopped] = client.experiments(name="resumable")
+    assert stopped["status"] == "interrupted"
+    finished = {item["item_id"] for item in client.experiment_items(stopped["id"])}
+    assert len(finished) == 5
+
+    resumed = evaluate(
+        "doubling",
+        double,
+        [ExactMatch()],
+        name="resumable",
+        resume=stopped["id"],
+        progress=False,
+        client=client,
+    )
+
+    assert resumed.id == stopped["id"]
+    assert resumed.skipped == 5
+    assert len(resumed.runs) == 7
+    assert resumed.summary["item_count"] == 12
+    assert resumed.summary["status"] == "completed"
+
+
+def test_repetitions_samples_and_an_async_task(client: DaytwoClient) -> None:
+    async def adouble(value: int) -> dict[str, Any]:
+        return {"output": value * 2, "context": ["two times"]}
+
+    import asyncio
+
+    result = asyncio.run(
+        aevaluate(
+            "doubling",
+            adouble,
+            [ExactMatch()],
+            name="sampled",
+            sample=4,
+            repetitions=3,
+            progress=False,
+            client=client,
+        )
+    )
+
+    assert len(result.runs) == 12
+    assert len({run.item_id for run in result.runs}) == 4
+    assert result.metric("exact")["count"] == 12  # type: ignore[index]
+
+
+def test_two_experiments_compare_with_the_worse_items_named(client: DaytwoClient) -> None:
+    def sloppy(value: int) -> int:
+        return value * 2 if value % 2 else value * 2 + 1
+
+    good = evaluate("doubling", double, [ExactMatch()], name="good", progress=False, client=client)
+    bad = evaluate("doubling", sloppy, [ExactMatch()], name="bad", progress=False, client=client)
+
+    comparison = client.compare([good.id, bad.id])
+
+    [metric] = comparison["metrics"]
+    assert metric["name"] == "exact"
+    assert metric["differences"][0]["verdict"] == "worse"
+    assert metric["differences"][0]["difference"] == pytest.approx(-0.5)
+    assert (
+        sorted(change["item_id"] for change in comparison["regressions"])
+        == [f"q{n}" for n in sorted((0, 2, 4, 6, 8, 10), key=str)]
+        or len(comparison["regressions"]) == 6
+    )
+
+
+def test_a_local_list_of_items_needs_no_dataset_on_the_server(client: DaytwoClient) -> None:
+    result = evaluate(
+        [{"input": 1, "expected": 2}, {"input": 2, "expected": 5}],
+        double,
+        [ExactMatch()],
+        name="inline",
+        progress=False,
+        client=client,
+    )
+
+    assert result.summary["dataset"] is None
+    assert result.metric("exact")["mean"] == 0.5  # type: ignore[index]
