@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from daytwo.evals import stats
+from daytwo.evals import diagnosis, stats
 from daytwo.model.evals import (
     ExperimentComparison,
     ExperimentItemView,
@@ -21,6 +21,9 @@ from daytwo.model.evals import (
 )
 
 MAX_CHANGES = 200
+# The RAG metrics' names, as daytwo.evals.metrics.rag gives them.
+CONTEXT_PRECISION = "context_precision"
+FAITHFULNESS = "faithfulness"
 
 
 def summary(items: Sequence[ExperimentItemView]) -> dict[str, Any]:
@@ -30,10 +33,24 @@ def summary(items: Sequence[ExperimentItemView]) -> dict[str, Any]:
     latencies = sorted(item.latency_ms for item in items if item.latency_ms is not None)
     return {
         "metrics": metrics,
+        "diagnosis": rag_diagnosis(items),
         "total_cost": sum(costs) if costs else None,
         "latency_p50_ms": _quantile(latencies, 0.5),
         "latency_p95_ms": _quantile(latencies, 0.95),
     }
+
+
+def rag_diagnosis(items: Sequence[ExperimentItemView]) -> dict[str, Any] | None:
+    """Place the run and its items in the context precision / faithfulness quadrant."""
+    precision = per_item(items, CONTEXT_PRECISION)
+    faithfulness = per_item(items, FAITHFULNESS)
+    shared = sorted(precision.keys() & faithfulness.keys())
+    if not shared:
+        return None
+    found = diagnosis.diagnose(
+        [precision[key] for key in shared], [faithfulness[key] for key in shared], ids=shared
+    )
+    return found.to_dict()
 
 
 def per_item(items: Sequence[ExperimentItemView], metric: str) -> dict[str, float]:

@@ -154,6 +154,11 @@ class ExperimentView(BaseModel):
     total_cost: float | None = None
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
+    diagnosis: dict[str, Any] | None = Field(
+        default=None,
+        description="For RAG experiments scored with context_precision and faithfulness: "
+        "where the run and each item fall in their quadrant, and what to tune.",
+    )
 
 
 class ExperimentItemView(BaseModel):

@@ -96,3 +96,27 @@ def test_bad_experiment_requests_are_named(api: TestClient) -> None:
     assert (
         api.post(f"{BASE}/{'f' * 32}/items", json={"items": [{"item_id": "a"}]}).status_code == 404
     )
+
+
+def test_a_rag_experiment_is_diagnosed(api: TestClient) -> None:
+    experiment = start(api)
+    record(
+        api,
+        experiment["id"],
+        *(
+            {
+                "item_id": f"q{n}",
+                "scores": {
+                    "context_precision": {"value": 0.2},
+                    "faithfulness": {"value": 0.9 if n else 0.1},
+                },
+            }
+            for n in range(5)
+        ),
+    )
+
+    diagnosis = api.get(f"{BASE}/{experiment['id']}").json()["diagnosis"]
+
+    assert diagnosis["verdict"] == "retrieval_failure"
+    assert len(diagnosis["items"]) == 5
+    assert "retriev" in diagnosis["advice"].lower()
