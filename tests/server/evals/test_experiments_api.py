@@ -120,3 +120,27 @@ def test_a_rag_experiment_is_diagnosed(api: TestClient) -> None:
     assert diagnosis["verdict"] == "retrieval_failure"
     assert len(diagnosis["items"]) == 5
     assert "retriev" in diagnosis["advice"].lower()
+
+
+def test_a_judges_agreement_with_people_is_reported(api: TestClient) -> None:
+    experiment = start(api)
+    people = ["good", "good", "bad", "bad", "good", "bad"]
+    judge = ["good", "good", "bad", "good", "good", "bad"]
+    record(
+        api,
+        experiment["id"],
+        *(
+            {"item_id": f"q{n}", "expected": p, "scores": {"tone": {"value": j}}}
+            for n, (p, j) in enumerate(zip(people, judge, strict=True))
+        ),
+    )
+
+    report = api.get(f"{BASE}/{experiment['id']}/calibration", params={"metric": "tone"})
+    missing = api.get(f"{BASE}/{experiment['id']}/calibration", params={"metric": "none"})
+
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert (body["kind"], body["n"]) == ("nominal", 6)
+    assert body["accuracy"]["value"] == 5 / 6
+    assert missing.status_code == 422
+    assert "only 0 items have both a label and a 'none' score" in missing.json()["error"]["message"]

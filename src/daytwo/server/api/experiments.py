@@ -1,10 +1,10 @@
 """Experiments: record a run's items, read summaries, and compare runs."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from daytwo.evals import results
+from daytwo.evals import gold, results
 from daytwo.model.evals import (
     ExperimentComparison,
     ExperimentIn,
@@ -115,6 +115,50 @@ def list_items(project: str, experiment_id: str, services: ServicesDep) -> list[
     if not experiments.exists(services.engine, project_id, experiment_id):
         raise _missing(project, experiment_id)
     return experiments.item_results(services.engine, project_id, experiment_id)
+
+
+@router.get("/{experiment_id}/calibration", summary="A judge's agreement with people")
+def judge_agreement(
+    project: str,
+    experiment_id: str,
+    services: ServicesDep,
+    metric: Annotated[str, Query(description="The judge's metric")],
+    human: Annotated[
+        str | None, Query(description="A score holding the people's labels; `expected` if left out")
+    ] = None,
+    order: Annotated[
+        str | None, Query(description="Ordered labels, lowest first, comma-separated")
+    ] = None,
+) -> dict[str, Any]:
+    """Report accuracy, kappa, weighted kappa or Spearman, with 95% bootstrap intervals."""
+    project_id = services.project_id(project)
+    if not experiments.exists(services.engine, project_id, experiment_id):
+        raise _missing(project, experiment_id)
+    items = experiments.item_results(services.engine, project_id, experiment_id)
+    labels = _order(order)
+    try:
+        report = gold.agreement(
+            [item.model_dump() for item in items], metric, human=human, order=labels
+        )
+    except ValueError as error:
+        raise ApiError(422, str(error)) from None
+    return report.to_dict()
+
+
+def _order(order: str | None) -> list[str | int | float] | None:
+    if order is None:
+        return None
+    labels: list[str | int | float] = []
+    for label in order.split(","):
+        label = label.strip()
+        try:
+            labels.append(int(label))
+        except ValueError:
+            try:
+                labels.append(float(label))
+            except ValueError:
+                labels.append(label)
+    return labels
 
 
 def _view(services: Services, project_id: int, experiment_id: str) -> ExperimentView:
