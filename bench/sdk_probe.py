@@ -23,6 +23,10 @@ from typing import Any
 
 Decorate = Callable[[Callable[..., Any], str], Callable[..., Any]]
 
+# Run as a script, this file's directory leads sys.path, and its bench/phoenix.py
+# would shadow the tracer package of the same name.
+sys.path = [entry for entry in sys.path if entry != sys.path[0] or not entry.endswith("bench")]
+
 
 def setup(tracer: str, sink: str) -> tuple[Decorate, Callable[[], None], float]:
     """Return a decorator, a flush function and the import time in ms of ``tracer``."""
