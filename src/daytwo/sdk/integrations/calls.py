@@ -10,6 +10,7 @@ import time
 from types import TracebackType
 from typing import Any
 
+from daytwo.prompts.linking import take_pending as take_pending_prompt
 from daytwo.sdk import tracer
 from daytwo.sdk.capture import DEFAULT
 from daytwo.sdk.errors import internal_failure
@@ -40,8 +41,10 @@ class ModelCall:
         self._start_ns = time.time_ns()
         try:
             span = self._span = tracer.start_span(name, kind, DEFAULT)
+            # A prompt rendered before this call (daytwo.get_prompt) belongs to it.
+            prompt = take_pending_prompt(span) if kind == "llm" else None
             if type(span) is Span:
-                llm: dict[str, Any] = {}
+                llm: dict[str, Any] = dict(prompt) if prompt else {}
                 for key, value in (
                     ("provider", provider),
                     ("model", model),
