@@ -58,6 +58,8 @@ class ExperimentResult:
     summary: dict[str, Any]
     runs: list[ItemRun] = field(default_factory=list)
     skipped: int = 0
+    # Metric name: how many cases it could not score, and the last reason why.
+    metric_failures: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def metric(self, name: str) -> dict[str, Any] | None:
         """Return the server's summary of one metric (mean, low, high, count)."""
@@ -133,6 +135,7 @@ async def aevaluate(
             summary=final,
             runs=runs,
             skipped=len(items) * repetitions - len(work),
+            metric_failures=dict(run.failures),
         )
     finally:
         if owned:
@@ -160,6 +163,7 @@ class _Run:
         self.pending: list[dict[str, Any]] = []
         self.sent_at = time.monotonic()
         self.bar = _progress_bar(progress, total, experiment["name"])
+        self.failures: dict[str, tuple[int, str]] = {}
 
     async def all(self, work: Sequence[tuple[dict[str, Any], int]]) -> list[ItemRun]:
         status = "failed"
@@ -227,7 +231,7 @@ class _Run:
                     try:
                         result = await metric.ascore(**case)
                     except Exception as exc:
-                        logger.warning("metric %s failed: %s", metric.name, exc)
+                        self._failed(metric, exc)
                         span.update(metadata={"error": f"{type(exc).__name__}: {exc}"})
                         continue
                     span.update(output={"value": result.value, "reason": result.reason})
@@ -242,6 +246,14 @@ class _Run:
                     source=_source(self.metrics, result.name),
                 )
         return scores
+
+    def _failed(self, metric: Metric, error: Exception) -> None:
+        count, _ = self.failures.get(metric.name, (0, ""))
+        self.failures[metric.name] = (count + 1, f"{type(error).__name__}: {error}")
+        if count == 0:
+            logger.warning(
+                "metric %s could not score a case (later ones are counted): %s", metric.name, error
+            )
 
     def _send(self) -> None:
         batch, self.pending = self.pending, []
