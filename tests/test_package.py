@@ -13,6 +13,7 @@ def test_public_names_are_exactly_these() -> None:
         "extract",
         "flush",
         "get_current_span",
+        "get_prompt",
         "inject",
         "score",
         "shutdown",

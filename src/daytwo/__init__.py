@@ -31,6 +31,9 @@ from daytwo.sdk.propagation import continue_trace, extract, inject
 from daytwo.sdk.threads import wrap
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from daytwo.prompts.prompt import Prompt
     from daytwo.sdk.executor import ThreadPoolExecutor
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "extract",
     "flush",
     "get_current_span",
+    "get_prompt",
     "inject",
     "score",
     "shutdown",
@@ -52,6 +56,29 @@ __all__ = [
     "update_current_trace",
     "wrap",
 ]
+
+
+def get_prompt(
+    name: str,
+    *,
+    label: str | None = None,
+    version: int | None = None,
+    key: str | None = None,
+    default: "str | Sequence[Mapping[str, str]] | None" = None,
+    project: str | None = None,
+) -> "Prompt":
+    """Return a managed prompt: the version ``label`` (``production``) or ``version`` names.
+
+    Prompts are cached in the process and refreshed in the background; see
+    `daytwo.prompts.client.get_prompt` for the rules.
+
+        prompt = daytwo.get_prompt("support", key=user_id, default="Help with {{ product }}.")
+        text = prompt.render(product="Acme")
+    """
+    # Imported here: httpx and Jinja2 load with the first prompt, not with daytwo.
+    from daytwo.prompts.client import get_prompt as fetch
+
+    return fetch(name, label=label, version=version, key=key, default=default, project=project)
 
 
 def __getattr__(name: str) -> Any:

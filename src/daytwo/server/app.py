@@ -9,7 +9,7 @@ from fastapi import FastAPI
 import daytwo
 from daytwo.config import Settings
 from daytwo.pricing import PriceBook, load_overrides_file
-from daytwo.server.api import datasets, experiments, ingest, prices, query, system
+from daytwo.server.api import datasets, experiments, ingest, prices, prompts, query, system
 from daytwo.server.committer import Committer
 from daytwo.server.deps import Services
 from daytwo.server.errors import install_error_handlers
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (system, ingest, query, prices, datasets, experiments):
+    for module in (system, ingest, query, prices, datasets, experiments, prompts):
         app.include_router(module.router)
     return app
 

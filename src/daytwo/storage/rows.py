@@ -88,6 +88,7 @@ def span_rows(span: SpanIn, project_id: int, now: int, prices: CostModel) -> Spa
     """Return the rows that store ``span`` in project ``project_id``."""
     start, end = to_micros(span.start_time), to_micros(span.end_time)
     llm, usage, error = span.llm, span.usage, span.error
+    prompt = llm.prompt if llm else None
     row: Row = {
         "project_id": project_id,
         "trace_id": span.trace_id,
@@ -104,6 +105,9 @@ def span_rows(span: SpanIn, project_id: int, now: int, prices: CostModel) -> Spa
         "provider": llm.provider if llm else None,
         "model": llm.model if llm else None,
         "ttft_ms": llm.time_to_first_token_ms if llm else None,
+        # Cut to the column widths: one overlong reference must not fail the batch.
+        "prompt_name": prompt.name[:200] if prompt else None,
+        "prompt_version": prompt.version[:64] if prompt and prompt.version else None,
         "tags": span.tags,
         "input_preview": preview(_input_for_preview(span)),
         "output_preview": preview(_output_for_preview(span)),

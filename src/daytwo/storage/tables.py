@@ -122,11 +122,16 @@ spans = Table(
     Column("input_preview", Text),
     Column("output_preview", Text),
     Column("updated_at", BigInteger, nullable=False),
+    # The managed prompt version behind an llm span (migration 0004).
+    Column("prompt_name", String(200)),
+    Column("prompt_version", String(64)),
     Index(None, "project_id", "start_time"),
     Index(None, "project_id", "model", "start_time"),
     # Span pages sorted by cost or latency (migration 0002).
     Index(None, "project_id", "total_cost"),
     Index(None, "project_id", "duration_ms"),
+    # Metrics per prompt version (migration 0004).
+    Index(None, "project_id", "prompt_name", "prompt_version", "start_time"),
 )
 
 span_payloads = Table(
@@ -258,4 +263,67 @@ experiment_items = Table(
     Column("scores", Json),
     Column("latency_ms", Float),
     Column("created_at", BigInteger, nullable=False),
+)
+
+# Prompts are versioned like code: a version never changes once pushed, and a
+# label is a pointer to a version whose every move is kept in an audit log.
+prompts = Table(
+    "prompts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("project_id", "name"),
+)
+
+prompt_versions = Table(
+    "prompt_versions",
+    metadata,
+    Column("prompt_id", Integer, ForeignKey("prompts.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    # sha256 of the canonical JSON of type, template, model and parameters.
+    Column("hash", String(64), nullable=False),
+    Column("type", String(8), nullable=False),
+    Column("template", Json, nullable=False),
+    Column("variables", Json, nullable=False),
+    Column("model", String(200)),
+    Column("parameters", Json),
+    Column("author", String(200)),
+    Column("message", Text),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("prompt_id", "hash"),
+)
+
+prompt_labels = Table(
+    "prompt_labels",
+    metadata,
+    Column("prompt_id", Integer, ForeignKey("prompts.id"), primary_key=True),
+    Column("label", String(50), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("split_version", Integer),
+    Column("split_percent", Float),
+    Column("updated_by", String(200)),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+prompt_label_events = Table(
+    "prompt_label_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("prompt_id", Integer, ForeignKey("prompts.id"), nullable=False),
+    Column("label", String(50), nullable=False),
+    Column("action", String(12), nullable=False),
+    Column("from_version", Integer),
+    Column("from_split_version", Integer),
+    Column("from_split_percent", Float),
+    Column("to_version", Integer, nullable=False),
+    Column("to_split_version", Integer),
+    Column("to_split_percent", Float),
+    Column("author", String(200)),
+    Column("message", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "prompt_id", "label", "id"),
 )
