@@ -1,4 +1,4 @@
-"""The ``daytwo`` command line: ``daytwo serve``, ``daytwo db upgrade``, ``daytwo version``."""
+"""The ``daytwo`` command line: ``serve``, ``db upgrade``, ``eval`` and ``version``."""
 
 import argparse
 import logging
@@ -7,6 +7,9 @@ import sys
 from collections.abc import Sequence
 
 import daytwo
+from daytwo.demo import run as demo
+from daytwo.evals import gate
+from daytwo.prompts import cli as prompt_cli
 
 DEFAULT_PORT = 7700
 
@@ -43,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     upgrade = database_commands.add_parser("upgrade", help="migrate to the newest schema")
     upgrade.add_argument("--database-url", help="overrides DAYTWO_DATABASE_URL")
     upgrade.set_defaults(handler=_db_upgrade)
+
+    gate.add_parser(commands)
+    prompt_cli.add_parser(commands)
+    demo.add_parser(commands)
 
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(handler=lambda _: print(daytwo.__version__) or 0)
