@@ -9,6 +9,7 @@ from fastapi import FastAPI
 import daytwo
 from daytwo.config import Settings
 from daytwo.pricing import PriceBook, load_overrides_file
+from daytwo.server import ui
 from daytwo.server.api import datasets, experiments, ingest, prices, prompts, query, system
 from daytwo.server.committer import Committer
 from daytwo.server.deps import Services
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (system, ingest, query, prices, datasets, experiments, prompts):
         app.include_router(module.router)
+    ui.install(app)
     return app
 
 

@@ -1,0 +1,5 @@
+"""experiments pages."""
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

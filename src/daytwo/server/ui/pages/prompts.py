@@ -1,0 +1,5 @@
+"""prompts pages."""
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

@@ -1,0 +1,5 @@
+"""scores pages."""
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

@@ -1,0 +1,69 @@
+// daytwo's web UI: keyboard navigation in lists of rows, and charts drawn with uPlot.
+// No page puts script inline; data reaches this file through <script type="application/json">.
+"use strict";
+
+(function () {
+  // Rows marked [data-nav-row] inside a [data-nav-list] move with ArrowUp and ArrowDown;
+  // Enter or a click on a row activates it (htmx loads its detail).
+  function rows(list) { return Array.from(list.querySelectorAll("[data-nav-row]")); }
+
+  function select(row, activate) {
+    const list = row.closest("[data-nav-list]");
+    rows(list).forEach(function (other) { other.setAttribute("aria-selected", other === row ? "true" : "false"); });
+    row.focus({ preventScroll: true });
+    row.scrollIntoView({ block: "nearest" });
+    if (activate) { row.click(); }
+  }
+
+  document.addEventListener("keydown", function (event) {
+    const row = event.target.closest ? event.target.closest("[data-nav-row]") : null;
+    const list = row ? row.closest("[data-nav-list]") : document.querySelector("[data-nav-list]");
+    if (!list || ["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName)) { return; }
+    const all = rows(list);
+    if (!all.length) { return; }
+    const current = all.findIndex(function (r) { return r.getAttribute("aria-selected") === "true"; });
+    let next = null;
+    if (event.key === "ArrowDown" || event.key === "j") { next = all[Math.min(current + 1, all.length - 1)]; }
+    if (event.key === "ArrowUp" || event.key === "k") { next = all[Math.max(current - 1, 0)]; }
+    if (event.key === "Enter" && current >= 0) { all[current].click(); event.preventDefault(); return; }
+    if (next) { event.preventDefault(); select(next, true); }
+  });
+
+  document.addEventListener("click", function (event) {
+    const row = event.target.closest ? event.target.closest("[data-nav-row]") : null;
+    if (row) { select(row, false); }
+  });
+
+  // Charts: <div class="plot" data-chart="ID"> with <script type="application/json" id="ID">
+  // holding {"x": [unix seconds], "series": [{"label": "...", "values": [...]}], "unit": "..."}.
+  const palette = ["#2456c6", "#b3261e", "#1e7b3a", "#a35a00", "#6b3fb8", "#0f7b8a", "#4c5560", "#c2185b"];
+
+  function draw(element) {
+    if (element.dataset.drawn || typeof uPlot === "undefined") { return; }
+    const source = document.getElementById(element.dataset.chart);
+    if (!source) { return; }
+    const spec = JSON.parse(source.textContent);
+    const width = Math.max(element.clientWidth, 320);
+    const series = [{}].concat(spec.series.map(function (s, i) {
+      return { label: s.label, stroke: palette[i % palette.length], width: 1.5, points: { show: false } };
+    }));
+    const options = {
+      width: width, height: 220, series: series,
+      axes: [{}, { size: 70, values: function (u, ticks) { return ticks.map(function (t) { return format(t, spec.unit); }); } }],
+      scales: { x: { time: true } },
+    };
+    element.dataset.drawn = "1";
+    new uPlot(options, [spec.x].concat(spec.series.map(function (s) { return s.values; })), element);
+  }
+
+  function format(value, unit) {
+    if (value === null || value === undefined) { return ""; }
+    if (unit === "$") { return "$" + (value >= 1 ? value.toFixed(2) : value.toPrecision(2)); }
+    if (unit === "ms") { return value >= 1000 ? (value / 1000).toFixed(1) + " s" : value.toFixed(0) + " ms"; }
+    return value >= 1000 ? (value / 1000).toFixed(1) + "k" : String(Math.round(value * 100) / 100);
+  }
+
+  function drawAll(root) { (root || document).querySelectorAll("[data-chart]").forEach(draw); }
+  document.addEventListener("DOMContentLoaded", function () { drawAll(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { drawAll(event.target); });
+})();
