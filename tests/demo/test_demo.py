@@ -83,3 +83,21 @@ def test_without_the_local_extra_the_demo_says_what_to_install(
 
     assert main(["demo", "--exit"]) == 2
     assert 'pip install -e ".[local]"' in capsys.readouterr().err
+
+
+def test_with_a_model_url_the_demo_asks_only_for_the_demo_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from daytwo.cli import main
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "bm25s" else real_find_spec(name, *args),
+    )
+
+    assert main(["demo", "--exit", "--model-url", "http://127.0.0.1:9/v1"]) == 2
+    error = capsys.readouterr().err
+    assert "bm25s not installed" in error
+    assert 'pip install -e ".[demo]"' in error

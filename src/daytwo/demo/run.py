@@ -66,12 +66,14 @@ def serve_model(args: argparse.Namespace) -> int:
 
 def main(args: argparse.Namespace) -> int:
     """Run the demo; return the exit status."""
-    if args.model_url is None:
-        try:
-            local_model.check_installed()
-        except local_model.LocalModelMissingError as error:
-            print(f"daytwo demo: {error}", file=sys.stderr)
-            return 2
+    check = (
+        local_model.check_installed if args.model_url is None else local_model.check_demo_installed
+    )
+    try:
+        check()
+    except local_model.LocalModelMissingError as error:
+        print(f"daytwo demo: {error}", file=sys.stderr)
+        return 2
     started = time.monotonic()
     with _server(args.url, keep=not args.exit) as (url, server), _model(args) as model_url:
         _step(f"daytwo server at {url}, model {args.model} at {model_url}")
