@@ -24,11 +24,23 @@ from daytwo.server.ui.pages import (
     prompts,
     scores,
     threads,
+    trace_view,
     traces,
 )
 
 STATIC = Path(__file__).parent / "static"
-PAGES = (projects, traces, threads, dashboards, scores, costs, datasets, experiments, prompts)
+PAGES = (
+    projects,
+    traces,
+    trace_view,
+    threads,
+    dashboards,
+    scores,
+    costs,
+    datasets,
+    experiments,
+    prompts,
+)
 
 
 def install(app: FastAPI) -> None:

@@ -67,3 +67,50 @@
   document.addEventListener("DOMContentLoaded", function () { drawAll(document); });
   document.addEventListener("htmx:afterSettle", function (event) { drawAll(event.target); });
 })();
+
+// The traces explorer: the filter form leaves its empty fields out of the URL, so that a
+// shared link holds only the filters in use, and a header checkbox selects every row.
+(function () {
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (!form.matches || !form.matches("form[data-drop-empty]")) { return; }
+    event.preventDefault();
+    const params = new URLSearchParams();
+    new FormData(form).forEach(function (value, name) {
+      if (typeof value === "string" && value.trim() !== "") { params.append(name, value.trim()); }
+    });
+    const query = params.toString();
+    window.location.assign(form.action + (query ? "?" + query : ""));
+  });
+
+  document.addEventListener("change", function (event) {
+    const box = event.target;
+    if (!box.matches || !box.matches("input[data-check-all]")) { return; }
+    box.form.querySelectorAll("input[type=checkbox][name=trace_id]").forEach(function (each) { each.checked = box.checked; });
+  });
+
+  // The trace view: htmx checks hx-trigger="revealed" on scrolls of the window only, so a
+  // scroll inside the span tree is passed on; the window's last row then loads the next one.
+  document.addEventListener("scroll", function (event) {
+    if (event.target.matches && event.target.matches("[data-reveal-scroll]")) {
+      window.dispatchEvent(new Event("scroll"));
+    }
+  }, true);
+})();
+
+// The score form: show only the value field of the chosen type (all three show without script).
+(function () {
+  function showType(form) {
+    const type = form.querySelector("select[name=data_type]");
+    if (type) { form.dataset.type = type.value; }
+  }
+
+  function showAll(root) { (root || document).querySelectorAll("form.score-form").forEach(showType); }
+
+  document.addEventListener("change", function (event) {
+    const form = event.target.closest ? event.target.closest("form.score-form") : null;
+    if (form && event.target.name === "data_type") { showType(form); }
+  });
+  document.addEventListener("DOMContentLoaded", function () { showAll(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { showAll(event.target); });
+})();
