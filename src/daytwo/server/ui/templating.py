@@ -77,6 +77,15 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=False)
 
 
+def one_line(value: Any, length: int = 120) -> str:
+    """Return ``value`` as compact JSON (a string as it is) on one line, cut to ``length``."""
+    if value is None:
+        return NONE
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[: length - 1] + "\N{HORIZONTAL ELLIPSIS}"
+
+
 def score_value(value: bool | float | str | None) -> str:
     """Format a score's value: booleans as yes and no, numbers to three digits."""
     if isinstance(value, bool):
@@ -125,6 +134,7 @@ def _environment() -> Environment:
         when=when,
         iso=iso,
         pretty_json=pretty_json,
+        one_line=one_line,
         score_value=score_value,
     )
     environment.globals.update(sparkline=sparkline, query_string=query_string)
