@@ -93,6 +93,9 @@ def test_bad_experiment_requests_are_named(api: TestClient) -> None:
     assert api.patch(f"{BASE}/{experiment['id']}", json={"status": "odd"}).status_code == 422
     missing = api.get(f"{BASE}/compare", params={"ids": [experiment["id"], "f" * 32]})
     assert missing.status_code == 404
+    twice = api.get(f"{BASE}/compare", params={"ids": [experiment["id"], experiment["id"]]})
+    assert twice.status_code == 400
+    assert "named twice" in twice.json()["error"]["message"]
     assert (
         api.post(f"{BASE}/{'f' * 32}/items", json={"items": [{"item_id": "a"}]}).status_code == 404
     )

@@ -70,6 +70,9 @@ def compare_experiments(
 ) -> ExperimentComparison:
     """Compare per metric (mean paired difference with a 95% interval) and list item changes."""
     project_id = services.project_id(project)
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ApiError(400, f"experiment {repeated[0]!r} is named twice in ids; name each once")
     headers = experiments.headers(services.engine, project_id, ids)
     missing = sorted(set(ids) - {header["id"] for header in headers})
     if missing:
