@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from daytwo.pricing import ModelPrice, PriceOverride
 from daytwo.server.deps import Services, ServicesDep
-from daytwo.server.ui.pages.scores import read_form
+from daytwo.server.ui.forms import read_form
 from daytwo.server.ui.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -55,14 +55,14 @@ def costs(request: Request, services: ServicesDep) -> HTMLResponse:
 @router.post(f"{PAGE}/overrides", response_class=HTMLResponse)
 async def set_override(request: Request, services: ServicesDep) -> Response:
     """Create or replace an override, then go back to the list."""
-    fields = await read_form(request)
+    fields = (await read_form(request)).last_values()
     return await run_in_threadpool(_save, request, services, fields)
 
 
 @router.post(f"{PAGE}/overrides/delete", response_class=HTMLResponse)
 async def remove_override(request: Request, services: ServicesDep) -> Response:
     """Remove an override, then go back to the list."""
-    fields = await read_form(request)
+    fields = (await read_form(request)).last_values()
     return await run_in_threadpool(_remove, request, services, fields)
 
 

@@ -8,11 +8,8 @@ reload shows the page again rather than repeating the change.
 
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import dataclass, field
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
-from urllib.parse import parse_qsl, quote, urlencode
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -21,9 +18,8 @@ from pydantic import ValidationError
 from daytwo.evals import files
 from daytwo.model.evals import ChangeResult, DatasetIn, DatasetItemIn, DatasetView
 from daytwo.model.ids import InvalidIdError, normalize_trace_id
-from daytwo.server.body import read_body
 from daytwo.server.deps import Services, ServicesDep
-from daytwo.server.errors import ApiError
+from daytwo.server.ui.forms import Upload, read_form
 from daytwo.server.ui.pages.errors import PageError, not_found
 from daytwo.server.ui.templating import render
 from daytwo.storage import datasets
@@ -35,31 +31,6 @@ MAX_TRACES = 1000  # as many as the API's items-from-traces takes at once
 FORMATS = ("jsonl", "csv")
 # Counts a change reports on the page it redirects to, in the order they are told.
 CHANGES = ("added", "updated", "removed")
-
-
-@dataclass(frozen=True, slots=True)
-class Upload:
-    """A file sent with a form."""
-
-    filename: str
-    content: bytes
-
-
-@dataclass
-class PostedForm:
-    """The fields and files of a submitted form; a field may repeat."""
-
-    fields: list[tuple[str, str]] = field(default_factory=list)
-    files: dict[str, Upload] = field(default_factory=dict)
-
-    def get(self, name: str) -> str:
-        """Return the last value of field ``name``, trimmed; empty when it is missing."""
-        found = self.all(name)
-        return found[-1] if found else ""
-
-    def all(self, name: str) -> list[str]:
-        """Return every non-empty value of field ``name``, trimmed, in order."""
-        return [value.strip() for key, value in self.fields if key == name and value.strip()]
 
 
 class ImportRefusedError(Exception):
@@ -88,7 +59,7 @@ def dataset_list(request: Request, project: str, services: ServicesDep) -> HTMLR
 async def create_dataset(request: Request, project: str, services: ServicesDep) -> RedirectResponse:
     """Create an empty dataset from the form on the list, then open it."""
     project_id = _project_id(services, project)
-    form = await read_form(request, services.settings.max_request_bytes)
+    form = await read_form(request)
     spec = _dataset_spec(form.get("name"), form.get("description") or None)
     try:
         datasets.create(services.engine, project_id, spec.name, spec.description)
@@ -103,7 +74,7 @@ async def add_from_traces(
 ) -> RedirectResponse:
     """Add the picked traces to a dataset (created if need be), then open the dataset."""
     project_id = _project_id(services, project)
-    form = await read_form(request, services.settings.max_request_bytes)
+    form = await read_form(request)
     spec = _dataset_spec(form.get("dataset"), None)
     trace_ids = _trace_ids(form.all("trace_id"))
 
@@ -135,7 +106,7 @@ def dataset_page(
 async def import_file(request: Request, project: str, name: str, services: ServicesDep) -> Response:
     """Add a JSON Lines or CSV file's items as one new version, or show why it was refused."""
     found = _dataset_at(services, project, name, None)
-    form = await read_form(request, services.settings.max_request_bytes)
+    form = await read_form(request)
     try:
         items = read_items(form.files.get("file"), form.get("format"))
     except ImportRefusedError as error:
@@ -150,7 +121,7 @@ async def remove_item(
 ) -> RedirectResponse:
     """Remove the item named by the form's ``item_id`` as a new version."""
     found = _dataset_at(services, project, name, None)
-    form = await read_form(request, services.settings.max_request_bytes)
+    form = await read_form(request)
     item_id = form.get("item_id")
     change = datasets.remove_items(services.engine, found.dataset_id, [item_id])
     if change is None:
@@ -200,45 +171,6 @@ def _format_of(filename: str, chosen: str) -> str:
     if chosen not in ("", "auto"):
         raise ImportRefusedError(f"unknown format {chosen!r}; expected one of: auto, jsonl, csv")
     return "csv" if filename.lower().endswith(".csv") else "jsonl"
-
-
-async def read_form(request: Request, limit: int) -> PostedForm:
-    """Return a URL-encoded or multipart form's fields and files, refusing one over ``limit``."""
-    try:
-        body = await read_body(request, limit)
-    except ApiError as error:
-        raise PageError(error.status, error.message) from None
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        return _multipart(content_type, body)
-    if content_type.startswith("application/x-www-form-urlencoded") or not body:
-        try:
-            return PostedForm(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-        except UnicodeDecodeError:
-            raise PageError(400, "the form is not UTF-8 text") from None
-    raise PageError(415, f"expected a form, not {content_type or 'a body without a type'}")
-
-
-def _multipart(content_type: str, body: bytes) -> PostedForm:
-    # The standard library's MIME parser reads form-data (RFC 7578) parts well enough
-    # for a few fields and one text file, and the body is already within the size limit.
-    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
-    message = BytesParser(_class=EmailMessage, policy=policy.HTTP).parsebytes(head + body)
-    if not message.is_multipart():
-        raise PageError(400, "the form's parts could not be read")
-    form = PostedForm()
-    for part in message.iter_parts():
-        assert isinstance(part, EmailMessage)
-        name = part.get_param("name", header="content-disposition")
-        content = part.get_payload(decode=True)
-        if not isinstance(name, str) or not isinstance(content, bytes):
-            continue
-        filename = part.get_filename()
-        if filename is not None:
-            form.files[name] = Upload(filename, content)
-        else:
-            form.fields.append((name, content.decode("utf-8", "replace")))
-    return form
 
 
 def _render_dataset(

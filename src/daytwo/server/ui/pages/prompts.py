@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -33,6 +33,7 @@ from daytwo.model.prompts import (
 )
 from daytwo.prompts.diff import diff_versions
 from daytwo.server.deps import Services, ServicesDep
+from daytwo.server.ui.forms import read_form
 from daytwo.server.ui.pages.errors import PageError, not_found
 from daytwo.server.ui.templating import render
 from daytwo.storage import prompts
@@ -50,7 +51,6 @@ DEFAULT_RANGE = "7d"
 # Offered in the label field beside the prompt's own labels.
 USUAL_LABELS = ("production", "staging")
 # A form has a handful of fields; more is not a form of these pages.
-MAX_FORM_FIELDS = 20
 
 RangeParam = Annotated[str, Query(alias="range")]
 
@@ -157,13 +157,7 @@ async def form_fields(request: Request) -> dict[str, str]:
     from moving a label through a visitor's browser: a cross-site form post
     needs no CORS preflight, unlike the JSON API's ``PUT``.
     """
-    _refuse_cross_site(request)
-    body = (await request.body()).decode("utf-8", errors="replace")
-    try:
-        parsed = parse_qs(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-    except ValueError:
-        raise PageError(400, f"a form has at most {MAX_FORM_FIELDS} fields") from None
-    return {key: values[-1].strip() for key, values in parsed.items()}
+    return (await read_form(request)).last_values()
 
 
 FormDep = Annotated[dict[str, str], Depends(form_fields)]
@@ -268,21 +262,6 @@ def _reason(error: ValidationError) -> str:
     where = ".".join(str(part) for part in first["loc"])
     message = str(first["msg"]).removeprefix("Value error, ")
     return f"{where.replace('_', ' ')}: {message}" if where else message
-
-
-def _refuse_cross_site(request: Request) -> None:
-    # Browsers say where a request comes from in Sec-Fetch-Site, which a proxy
-    # in front of the server leaves alone; without it, compare Origin with the
-    # host the request was sent to. Clients that send neither are not browsers.
-    fetch_site = request.headers.get("sec-fetch-site")
-    if fetch_site is not None:
-        allowed = fetch_site in ("same-origin", "none")
-    else:
-        origin = request.headers.get("origin")
-        hosts = {request.headers.get("host"), request.headers.get("x-forwarded-host")}
-        allowed = origin is None or urlsplit(origin).netloc in hosts
-    if not allowed:
-        raise PageError(403, "this form can be sent only from daytwo's own pages")
 
 
 def _refused(

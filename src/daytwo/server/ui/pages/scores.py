@@ -8,7 +8,7 @@ htmx request, answers the target's re-rendered list of scores.
 
 import math
 from collections.abc import Mapping
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,6 +20,7 @@ from daytwo.model.scores import ScoreDataType, ScoreSource
 from daytwo.model.views import ScoreView
 from daytwo.server.committer import CommitterClosedError, OverloadedError
 from daytwo.server.deps import Services, ServicesDep
+from daytwo.server.ui.forms import read_form
 from daytwo.server.ui.pages.errors import PageError
 from daytwo.server.ui.templating import environment, is_fragment
 from daytwo.storage import queries, threads, trees
@@ -28,23 +29,7 @@ from daytwo.storage.writer import Batch
 
 router = APIRouter(include_in_schema=False)
 
-# A form is a few short fields; anything larger is not one of ours.
-MAX_FORM_BYTES = 64 * 1024
 BOOLEAN_WORDS = {"true": True, "yes": True, "false": False, "no": False}
-
-
-async def read_form(request: Request) -> dict[str, str]:
-    """Return the fields of a URL-encoded form, trimmed; a repeated field keeps its last value."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise PageError(413, f"the form is larger than {MAX_FORM_BYTES} bytes")
-    try:
-        pairs = parse_qsl(body.decode(), keep_blank_values=True)
-    except UnicodeDecodeError:
-        raise PageError(400, "the form is not UTF-8 text") from None
-    return {key: value.strip() for key, value in pairs}
 
 
 async def commit(services: Services, batch: Batch) -> None:
@@ -60,7 +45,7 @@ async def commit(services: Services, batch: Batch) -> None:
 @router.post("/projects/{project}/scores", response_class=HTMLResponse)
 async def add_score(request: Request, services: ServicesDep, project: str) -> Response:
     """Store a score a person gave, then go back to the page of its target."""
-    fields = await read_form(request)
+    fields = (await read_form(request)).last_values()
     score = score_from_form(fields)
     # Storage reads block; they run in the thread pool, as FastAPI runs plain routes.
     project_id = await run_in_threadpool(_checked_project, services, project, score)

@@ -44,12 +44,22 @@
     if (!source) { return; }
     const spec = JSON.parse(source.textContent);
     const width = Math.max(element.clientWidth, 320);
+    // Points show where the line is sparse (uPlot's default), so a lone value between
+    // empty buckets stays visible.
     const series = [{}].concat(spec.series.map(function (s, i) {
-      return { label: s.label, stroke: palette[i % palette.length], width: 1.5, points: { show: false } };
+      return { label: s.label, stroke: palette[i % palette.length], width: 1.5 };
     }));
+    const counts = spec.unit === "";
     const options = {
       width: width, height: 220, series: series,
-      axes: [{}, { size: 70, values: function (u, ticks) { return ticks.map(function (t) { return format(t, spec.unit); }); } }],
+      // Pages state times in UTC; the axis and the legend do too.
+      tzDate: function (seconds) { return uPlot.tzDate(new Date(seconds * 1000), "Etc/UTC"); },
+      axes: [{}, {
+        size: 70,
+        // Counts have whole-number ticks only: no "1.5 errors".
+        incrs: counts ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 1e6] : undefined,
+        values: function (u, ticks) { return ticks.map(function (t) { return format(t, spec.unit); }); },
+      }],
       scales: { x: { time: true } },
     };
     element.dataset.drawn = "1";
