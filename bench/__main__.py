@@ -6,6 +6,9 @@ python -m bench --quick          # a smoke run; writes bench/.results/benchmarks
 python -m bench --only query     # one benchmark; the other's section is kept
 python -m bench --only ingest --skip-phoenix --profile   # where daytwo's ingest time goes
 python -m bench --only sdk       # the SDK's overhead beside other tracers
+python -m bench --only experiments   # evaluate() against a slow fake model, 16 at once and 1
+python -m bench --only prompts   # get_prompt cached, split, uncached, and rendering
+python -m bench --only ui        # the web UI in Chromium over the query data set
 """
 
 import argparse
@@ -20,7 +23,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from bench import dataset, ingest, machine, postgres, query, report, sdk
+from bench import (
+    dataset,
+    experiments,
+    ingest,
+    machine,
+    postgres,
+    prompts,
+    query,
+    report,
+    sdk,
+    ui,
+)
 from bench.phoenix import PhoenixTarget
 from bench.targets import DaytwoTarget, Target
 
@@ -29,6 +43,7 @@ logger = logging.getLogger("bench")
 RESULTS = Path(__file__).parent / ".results"
 QUICK_INGEST_SPANS = 2_000
 QUICK_QUERY_SPANS = 50_000
+QUICK_EXPERIMENT_ITEMS = 100
 DAYTWO_INGEST_RUNS = 3
 
 
@@ -45,6 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sections["query"] = _query(args, info, postgres_url)
     if args.only in (None, "sdk"):
         sections["sdk"] = _sdk(args, info)
+    if args.only in (None, "experiments"):
+        sections["experiments"] = _experiments(args, info)
+    if args.only in (None, "prompts"):
+        sections["prompts"] = _prompts(args, info)
+    if args.only in (None, "ui"):
+        sections["ui"] = _ui(args, info)
     output = _output(args)
     report.update_document(sections, output)
     print("\n\n".join(sections.values()))
@@ -56,7 +77,8 @@ def _output(args: argparse.Namespace) -> Path:
     # A quick run's figures would mislead in the published document.
     if args.output is not None:
         return Path(args.output)
-    return RESULTS / "benchmarks-quick.md" if args.quick else report.DOCUMENT
+    fewer_items = args.experiment_items not in (None, experiments.ITEMS)
+    return RESULTS / "benchmarks-quick.md" if args.quick or fewer_items else report.DOCUMENT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,10 +86,23 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="fewer spans, no Phoenix")
     parser.add_argument("--skip-phoenix", action="store_true", help="do not run Arize Phoenix")
     parser.add_argument("--skip-postgres", action="store_true", help="SQLite only")
-    parser.add_argument("--only", choices=["ingest", "query", "sdk"], help="run one benchmark")
+    parser.add_argument(
+        "--only",
+        choices=["ingest", "query", "sdk", "experiments", "prompts", "ui"],
+        help="run one benchmark",
+    )
     parser.add_argument("--spans", type=int, help="ingest: spans to send (default 20,000)")
-    parser.add_argument("--query-spans", type=int, help="query: spans stored (default 1,000,000)")
-    parser.add_argument("--reseed", action="store_true", help="query: seed the data set again")
+    parser.add_argument(
+        "--query-spans", type=int, help="query and ui: spans stored (default 1,000,000)"
+    )
+    parser.add_argument(
+        "--reseed", action="store_true", help="query and ui: seed the data set again"
+    )
+    parser.add_argument(
+        "--experiment-items",
+        type=int,
+        help="experiments: items per run (default 1,000; other counts write the quick document)",
+    )
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -164,6 +199,35 @@ def _sdk(args: argparse.Namespace, info: report.RunInfo) -> str:
     settings = settings or sdk.SdkSettings()
     results, e2e = sdk.run(settings, skip_peers=args.quick)
     return report.sdk_section(info, settings, results, e2e)
+
+
+def _experiments(args: argparse.Namespace, info: report.RunInfo) -> str:
+    items = args.experiment_items or (QUICK_EXPERIMENT_ITEMS if args.quick else None)
+    settings = experiments.ExperimentSettings()
+    if items is not None:
+        settings = replace(settings, items=items)
+    runs = experiments.run(settings)
+    return experiments.section(_daytwo_only(info), settings, runs)
+
+
+def _prompts(args: argparse.Namespace, info: report.RunInfo) -> str:
+    settings = prompts.PromptSettings(calls=2_000, fetches=50) if args.quick else None
+    settings = settings or prompts.PromptSettings()
+    return prompts.section(_daytwo_only(info), settings, prompts.run(settings))
+
+
+def _ui(args: argparse.Namespace, info: report.RunInfo) -> str:
+    spans = args.query_spans or (QUICK_QUERY_SPANS if args.quick else None)
+    spec = dataset.DatasetSpec() if spans is None else dataset.DatasetSpec(spans=spans)
+    data = dataset.ensure_sqlite(spec, reseed=args.reseed)
+    settings = ui.UiSettings(runs=3, big_trace_spans=3_000) if args.quick else ui.UiSettings()
+    results, note = ui.run(data, settings)
+    return ui.section(_daytwo_only(info), data, results, note)
+
+
+def _daytwo_only(info: report.RunInfo) -> report.RunInfo:
+    # These benchmarks use neither PostgreSQL nor Phoenix; their versions would mislead.
+    return replace(info, versions={"daytwo": info.versions["daytwo"]})
 
 
 if __name__ == "__main__":

@@ -6,9 +6,13 @@ run replaces the sections it measured and leaves the others as they were, so
 when, how and on what its figures were measured.
 """
 
+import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 from bench import figures, query, sdk
 from bench.dataset import PROFILE, Dataset
@@ -18,6 +22,9 @@ from bench.machine import Machine
 from bench.query import CaseResult, QueryResult, QuerySettings
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+# In the order they appear in the document.
+SECTIONS = ("ingest", "query", "sdk", "experiments", "prompts", "ui")
 
 INGEST_AIM_RATE = 20_000
 INGEST_AIM_MEMORY = 500 * MIB
@@ -64,12 +71,51 @@ class RunInfo:
         )
 
 
+class OtherLoad:
+    """Measure the CPU that processes other than the benchmark's own use while it runs.
+
+    Start it before a run, and call ``note`` after it with the CPU seconds the
+    benchmark's own processes used meanwhile.
+    """
+
+    # Above this share of the machine, a run's figures are flagged as taken on a busy machine.
+    BUSY_SHARE = 0.1
+
+    def __init__(self) -> None:
+        self.load = os.getloadavg()[0]
+        self._busy = _busy_seconds()
+        self._started = time.monotonic()
+
+    def note(self, own_cpu: float) -> str:
+        elapsed = time.monotonic() - self._started
+        cores = os.cpu_count() or 1
+        others = max(0.0, _busy_seconds() - self._busy - own_cpu)
+        share = others / (elapsed * cores) if elapsed > 0 else 0.0
+        verdict = (
+            "**the machine was busy with other work**, so these figures are pessimistic"
+            if share >= self.BUSY_SHARE
+            else "the machine was otherwise quiet"
+        )
+        return (
+            f"other processes used {others:,.1f} CPU seconds in those {elapsed:,.0f} s, "
+            f"{share:.0%} of the {cores} cores (one-minute load average {self.load:.2f} "
+            f"before): {verdict}"
+        )
+
+
+def _busy_seconds() -> float:
+    times = psutil.cpu_times()
+    return float(
+        sum(getattr(times, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq"))
+    )
+
+
 def update_document(sections: Mapping[str, str], path: Path = DOCUMENT) -> None:
     """Replace the named sections of the document, creating it if needed."""
     text = path.read_text() if path.exists() else _HEADER
     if not text.startswith("# Benchmarks"):
         text = _HEADER
-    for name in ("ingest", "query", "sdk"):
+    for name in SECTIONS:
         start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
         if start not in text:
             text = text.rstrip("\n") + f"\n\n{start}\n_Not measured yet._\n{end}\n"
