@@ -14,6 +14,7 @@ from daytwo.server.api import datasets, experiments, ingest, prices, prompts, qu
 from daytwo.server.committer import Committer
 from daytwo.server.deps import Services
 from daytwo.server.errors import install_error_handlers
+from daytwo.server.origin import CrossSiteGuard
 from daytwo.storage import migrate
 from daytwo.storage.engine import create_database_engine
 from daytwo.storage.prices import PriceOverrideStore
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (system, ingest, query, prices, datasets, experiments, prompts):
         app.include_router(module.router)
     ui.install(app)
+    app.add_middleware(CrossSiteGuard)
     return app
 
 

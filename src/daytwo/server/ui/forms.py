@@ -1,11 +1,9 @@
 """Forms posted from the UI's pages: read within a size limit, and only from daytwo's own pages.
 
-There is no login yet, so the origin check is what keeps another web site
-from changing data through a visitor's browser: a cross-site form post needs
-no CORS preflight, unlike the JSON API's ``PUT`` and JSON bodies. Browsers
-say where a request comes from in ``Sec-Fetch-Site``; without it the
-``Origin`` header is compared with the host the request was sent to, and a
-client that sends neither is not a browser acting for another site.
+There is no login yet, so the origin check (`daytwo.server.origin`) is what
+keeps another web site from changing data through a visitor's browser: a
+cross-site form post needs no CORS preflight. The JSON API makes the same
+check in a middleware.
 
 Bodies are parsed by Starlette's form parsers (python-multipart), after the
 whole body has been read within the server's request size limit.
@@ -13,7 +11,6 @@ whole body has been read within the server's request size limit.
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
@@ -21,6 +18,7 @@ from starlette.formparsers import FormParser, MultiPartException, MultiPartParse
 
 from daytwo.server.body import read_body
 from daytwo.server.errors import ApiError
+from daytwo.server.origin import is_cross_site
 from daytwo.server.ui.pages.errors import PageError
 
 # Our forms have a few fields, a list of picked traces at most, and one file.
@@ -105,12 +103,5 @@ async def _form(data: FormData) -> Form:
 
 def refuse_cross_site(request: Request) -> None:
     """Answer 403 to a form that another site's page sent through the visitor's browser."""
-    fetch_site = request.headers.get("sec-fetch-site")
-    if fetch_site is not None:
-        allowed = fetch_site in ("same-origin", "none")
-    else:
-        origin = request.headers.get("origin")
-        hosts = {request.headers.get("host"), request.headers.get("x-forwarded-host")}
-        allowed = origin is None or urlsplit(origin).netloc in hosts
-    if not allowed:
+    if is_cross_site(request.headers):
         raise PageError(403, "this form can be sent only from daytwo's own pages")
