@@ -59,7 +59,7 @@ def _period(engine: Engine, now: datetime, name: str) -> dict[str, PeriodFigures
     by_project: dict[str, PeriodFigures] = defaultdict(PeriodFigures)
     for row in aggregates.aggregate(engine, totals).rows:
         by_project[row.group or ""].totals = row
-    series = replace(totals, bucket=bucket, percentiles=False)
+    series = replace(totals, bucket=bucket, percentiles=False, fill=True)
     for row in aggregates.aggregate(engine, series).rows:
         figures = by_project[row.group or ""]
         figures.traces.append(row.count)
