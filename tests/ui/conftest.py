@@ -9,6 +9,7 @@ injected script would open, fails the test.
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,13 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-IMAGES = Path(__file__).parents[2] / "docs" / "images"
+# The documentation's pictures are refreshed only on request, so that a test run leaves the
+# checkout as it was: DAYTWO_UPDATE_SCREENSHOTS=1 pytest tests/ui
+IMAGES = (
+    Path(__file__).parents[2] / "docs" / "images"
+    if os.environ.get("DAYTWO_UPDATE_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "daytwo-screenshots"
+)
 
 
 def _chromium() -> str:
@@ -89,7 +96,7 @@ class WatchedPage:
         return response
 
     def screenshot(self, name: str) -> None:
-        """Keep a picture of the page for the documentation, as ``docs/images/NAME.png``."""
+        """Take a picture of the page, kept as ``docs/images/NAME.png`` when asked (``IMAGES``)."""
         IMAGES.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(IMAGES / f"{name}.png"), full_page=False)
 
