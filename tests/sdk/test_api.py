@@ -224,3 +224,62 @@ def test_a_score_can_be_given_after_the_trace_ended(traced: Sink) -> None:
 def test_a_score_needs_one_target(traced: Sink, targets: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         daytwo.score("x", 1, **targets)  # type: ignore[arg-type]
+
+
+CALLER = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+
+
+def test_a_continued_trace_gets_the_thread_and_user_set_in_this_service(traced: Sink) -> None:
+    @daytwo.track
+    def handle() -> None:
+        daytwo.update_current_trace(thread_id="conv-3", user_id="u-9")
+
+    with daytwo.continue_trace(CALLER):
+        handle()
+
+    [span] = received(traced)
+    assert span["parent_id"] == "00f067aa0ba902b7"
+    assert traced.traces() == [
+        {"id": "4bf92f3577b34da6a3ce929d0e0e4736", "thread_id": "conv-3", "user_id": "u-9"}
+    ]
+
+
+def test_a_continued_trace_gets_its_fields_even_with_no_span_open_here(traced: Sink) -> None:
+    with daytwo.continue_trace(CALLER):
+        daytwo.update_current_trace(user_id="u-9", tags=["mobile"], scores={"resolved": True})
+
+    assert received(traced) == []
+    assert traced.traces() == [
+        {"id": "4bf92f3577b34da6a3ce929d0e0e4736", "tags": ["mobile"], "user_id": "u-9"}
+    ]
+    assert traced.scores() == [
+        {"name": "resolved", "value": True, "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"}
+    ]
+
+
+def test_a_trace_continued_with_headers_keeps_its_thread_and_user(traced: Sink) -> None:
+    with daytwo.trace("handler", headers=CALLER, thread_id="conv-3", user_id="u-9"):
+        pass
+
+    [span] = received(traced)
+    [trace] = traced.traces()
+    assert span["trace_id"] == trace["id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert (trace["thread_id"], trace["user_id"]) == ("conv-3", "u-9")
+
+
+def test_a_failure_inside_score_is_counted_not_raised(
+    sink: Sink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    daytwo.configure(url=sink.url, spool_dir=str(tmp_path))
+    monkeypatch.setenv("DAYTWO_STRICT", "0")
+
+    def no_thread(*args: object) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr("daytwo.sdk.export.exporter.Exporter.__init__", no_thread)
+
+    daytwo.score("thumbs up", True, trace_id="a" * 32)
+
+    failures = daytwo.stats().internal_failures or {}
+    assert failures["sending a score"] >= 1
+    assert daytwo.flush() == (0, 0, 0, 0)

@@ -1,6 +1,7 @@
 import pytest
 
 import daytwo
+from daytwo.sdk import errors, tracer
 from daytwo.sdk.config import SdkConfig, from_env
 from daytwo.sdk.errors import ConfigError
 
@@ -55,3 +56,28 @@ def test_bad_environment_values_are_named(environ: dict[str, str], message: str)
 def test_configure_refuses_unknown_settings() -> None:
     with pytest.raises(ConfigError, match="unknown setting colour; expected one of: api_key"):
         daytwo.configure(colour="blue")
+
+
+def test_a_bad_environment_variable_turns_tracing_off_with_one_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("DAYTWO_SAMPLE_RATE", "lots")
+    monkeypatch.setattr(tracer, "_tracer", None)  # as in a fresh process
+    monkeypatch.setattr(errors, "_logged", set())
+
+    @daytwo.track
+    def work(n: int) -> int:
+        return n
+
+    assert [work(n) for n in range(3)] == [0, 1, 2]
+    assert daytwo.flush() == (0, 0, 0, 0)
+    assert daytwo.stats().sent == 0
+    assert daytwo.get_current_span() is None
+
+    [warning] = [r for r in caplog.records if r.name == "daytwo"]
+    assert warning.levelname == "WARNING"
+    assert "tracing is off because DAYTWO_SAMPLE_RATE='lots' is not a valid float" in (
+        warning.getMessage()
+    )
+    with pytest.raises(ConfigError, match="DAYTWO_SAMPLE_RATE='lots'"):
+        daytwo.configure(project="p")  # configure is called on purpose, so it still raises

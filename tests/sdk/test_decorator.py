@@ -6,6 +6,7 @@ import pytest
 
 import daytwo
 from daytwo.sdk.errors import ConfigError
+from daytwo.sdk.tracer import activate, deactivate
 from tests.sdk.conftest import Sink, received
 
 
@@ -272,3 +273,113 @@ def test_decorated_functions_keep_their_name_and_docstring() -> None:
 
     assert documented.__name__ == "documented"
     assert documented.__doc__ == "Say something."
+
+
+def test_an_exception_in_a_coroutine_is_recorded_and_re_raised_unchanged(traced: Sink) -> None:
+    error = ConnectionError("upstream closed")
+
+    @daytwo.track
+    async def call() -> None:
+        await asyncio.sleep(0)
+        raise error
+
+    with pytest.raises(ConnectionError) as raised:
+        asyncio.run(call())
+
+    assert raised.value is error
+    [span] = received(traced)
+    assert span["status"] == "error"
+    assert span["error"]["type"] == "ConnectionError"
+    assert span["error"]["message"] == "upstream closed"
+
+
+def test_an_async_generator_closed_early_ends_its_span_and_closes_the_inner_one(
+    traced: Sink,
+) -> None:
+    cleaned_up: list[bool] = []
+
+    @daytwo.track
+    async def numbers() -> AsyncIterator[int]:
+        try:
+            for n in range(100):
+                yield n
+        finally:
+            cleaned_up.append(True)
+
+    async def first_two() -> list[int]:
+        stream = numbers()
+        taken = [await anext(stream), await anext(stream)]
+        await stream.aclose()  # type: ignore[attr-defined]
+        return taken
+
+    assert asyncio.run(first_two()) == [0, 1]
+
+    assert cleaned_up == [True]
+    [span] = received(traced)
+    assert span["output"] == [0, 1]
+    assert span["status"] == "ok"
+
+
+def test_an_error_inside_an_async_generator_fails_its_span_and_is_re_raised(
+    traced: Sink,
+) -> None:
+    error = RuntimeError("stream broke")
+
+    @daytwo.track
+    async def chunks() -> AsyncIterator[str]:
+        yield "a"
+        raise error
+
+    async def consume() -> list[str]:
+        return [chunk async for chunk in chunks()]
+
+    with pytest.raises(RuntimeError) as raised:
+        asyncio.run(consume())
+
+    assert raised.value is error
+    [span] = received(traced)
+    assert span["status"] == "error"
+    assert span["error"]["message"] == "stream broke"
+    assert span["output"] == "a"
+
+
+def test_a_failure_to_make_a_span_current_never_reaches_the_call(
+    traced: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_activate(span: Any) -> Any:
+        raise RuntimeError("bug in daytwo")
+
+    def broken_deactivate(span: Any, token: Any) -> None:
+        deactivate(span, token)
+        raise RuntimeError("bug in daytwo")
+
+    @daytwo.track
+    def double(n: int) -> int:
+        return 2 * n
+
+    @daytwo.track
+    async def triple(n: int) -> int:
+        return 3 * n
+
+    @daytwo.track
+    def count(n: int) -> Iterator[int]:
+        yield from range(n)
+
+    monkeypatch.setattr("daytwo.sdk.decorator.activate", broken_activate)
+    with pytest.raises(RuntimeError, match="bug in daytwo"):
+        double(1)  # the test suite sets DAYTWO_STRICT=1, so internal failures surface
+
+    monkeypatch.setenv("DAYTWO_STRICT", "0")
+    assert double(2) == 4
+    assert asyncio.run(triple(2)) == 6
+    assert list(count(3)) == [0, 1, 2]
+    monkeypatch.setattr("daytwo.sdk.decorator.activate", activate)
+    monkeypatch.setattr("daytwo.sdk.decorator.deactivate", broken_deactivate)
+    assert double(5) == 10
+
+    assert daytwo.get_current_span() is None
+    spans = received(traced)
+    assert sorted(span["name"] for span in spans) == ["count", "double", "double", "triple"]
+    failures = daytwo.stats().internal_failures or {}
+    assert failures["activating a span"] >= 3
+    assert failures["deactivating a span"] >= 1

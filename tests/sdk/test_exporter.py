@@ -13,6 +13,7 @@ import pytest
 import daytwo
 from daytwo.sdk import tracer
 from daytwo.sdk.export.exporter import Exporter
+from daytwo.sdk.export.transport import Reply, Transport
 from tests.sdk.conftest import Sink, received
 
 
@@ -307,3 +308,156 @@ def test_outside_strict_mode_an_internal_failure_is_counted_not_raised(
     assert stats.dropped == {"encoding": 3}
     assert stats.internal_failures is not None
     assert stats.internal_failures["encoding a span"] >= 3
+
+
+def test_a_rejected_spooled_batch_is_split_to_drop_only_the_bad_span(tmp_path: Path) -> None:
+    url = closed_port_url()
+    daytwo.configure(url=url, max_retries=0, spool_dir=str(tmp_path), flush_interval=0.05)
+    with daytwo.trace("turn", user_id="u-1"):
+        daytwo.update_current_span(scores={"helpful": True})
+    make_spans(40)
+    assert daytwo.flush().spooled == 41
+
+    sink = Sink(port=int(url.rsplit(":", 1)[1]))
+    sink.reject_if = lambda span: span.get("input", {}).get("n") == 13
+    try:
+        wait_for(lambda: daytwo.stats().replayed + daytwo.stats().dropped_total == 41)
+        stats = daytwo.stats()
+        assert (stats.replayed, stats.dropped, stats.spool_pending) == (40, {"rejected": 1}, 0)
+        numbers = sorted(span["input"]["n"] for span in sink.spans() if span["name"] == "work")
+        assert numbers == [n for n in range(40) if n != 13]
+        assert [trace["user_id"] for trace in sink.traces()] == ["u-1"]
+        assert [score["name"] for score in sink.scores()] == ["helpful"]
+    finally:
+        daytwo.shutdown()
+        sink.close()
+
+
+def test_a_span_that_ends_after_the_exit_flush_is_counted_as_dropped(traced: Sink) -> None:
+    make_spans(2, name="before")
+    exporter()._at_exit()
+
+    make_spans(3, name="after")
+
+    stats = daytwo.stats()
+    assert (stats.sent, stats.pending, stats.dropped) == (2, 0, {"shutdown": 3})
+    assert [span["name"] for span in traced.spans()] == ["before", "before"]
+
+
+def test_spans_ended_by_a_later_exit_handler_are_counted_and_logged(
+    sink: Sink, tmp_path: Path
+) -> None:
+    script = textwrap.dedent(
+        f"""
+        import atexit, json
+        import daytwo
+
+        @daytwo.track
+        def work(n):
+            return n
+
+        @daytwo.track
+        def stream():
+            yield from range(10)
+
+        def late():
+            # Registered before the exporter starts, so it runs after the exit flush.
+            work(1)
+            started.close()
+            print(json.dumps(daytwo.stats().dropped))
+
+        atexit.register(late)
+        daytwo.configure(url={sink.url!r}, spool_dir={str(tmp_path)!r})
+        work(0)
+        started = stream()
+        next(started)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=True, timeout=60, capture_output=True, text=True
+    )
+
+    assert json.loads(done.stdout) == {"shutdown": 2}
+    assert done.stderr.count("(shutdown)") == 1
+    assert [span["name"] for span in sink.spans()] == ["work"]
+
+
+def test_a_failure_while_sending_counts_the_spans_it_took_as_dropped(
+    sink: Sink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAYTWO_STRICT", "0")
+    daytwo.configure(url=sink.url, spool_dir=str(tmp_path), flush_interval=60)
+    sink.reject_if = lambda span: span["input"]["n"] == 9
+    posts = 0
+    post = Transport.post
+
+    def third_post_fails(self: Transport, body: bytes, timeout: float | None = None) -> Reply:
+        nonlocal posts
+        posts += 1
+        if posts == 3:
+            raise RuntimeError("bug in daytwo")
+        return post(self, body, timeout)
+
+    monkeypatch.setattr(Transport, "post", third_post_fails)
+    make_spans(10)
+
+    # The batch is rejected, its first half arrives, and sending the second half fails.
+    result = daytwo.flush()
+
+    assert (result.sent, result.failed, result.pending) == (5, 5, 0)
+    stats = daytwo.stats()
+    assert stats.dropped == {"internal_error": 5}
+    assert stats.internal_failures is not None
+    assert stats.internal_failures["exporting spans"] >= 1
+    assert sorted(span["input"]["n"] for span in sink.spans()) == [0, 1, 2, 3, 4]
+    daytwo.shutdown()
+
+
+def test_the_exit_flush_keeps_its_bound_when_the_server_never_answers(tmp_path: Path) -> None:
+    # A server that accepts connections (the kernel does, from the backlog) and never answers.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        script = textwrap.dedent(
+            f"""
+            import atexit, json, time
+            import daytwo
+
+            def report():
+                # Registered before the exporter starts, so it runs after the exit flush.
+                print(json.dumps({{"flushed": time.time(), **daytwo.stats()._asdict()}}))
+
+            atexit.register(report)
+            daytwo.configure(
+                url={url!r},
+                spool_dir={str(tmp_path)!r},
+                exit_timeout=1.0,
+                request_timeout=120,
+                flush_interval=0.05,
+            )
+
+            @daytwo.track
+            def work(n):
+                return n
+
+            for n in range(50):
+                work(n)
+            daytwo.flush(timeout=0.5)  # the exporter now waits on a request
+            print(json.dumps({{"exiting": time.time()}}), flush=True)
+            """
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script], check=True, timeout=120, capture_output=True, text=True
+        )
+        exited = time.time()
+
+    first, last = (json.loads(line) for line in done.stdout.splitlines())
+    # The bound is 1 s; the rest of this generous margin is interpreter teardown on a busy host.
+    assert exited - first["exiting"] < 10
+    assert last["flushed"] - first["exiting"] < 5
+    assert last["spooled"] >= 50
+    assert last["spool_pending"] >= 50
+    assert "spooled for the next run" in done.stderr
+    spooled = [json.loads(gzip.decompress(p.read_bytes())) for p in tmp_path.rglob("*.json.gz")]
+    assert {span["output"] for body in spooled for span in body["spans"]} == set(range(50))

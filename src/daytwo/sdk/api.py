@@ -12,13 +12,14 @@ from typing import Any
 from daytwo.sdk import capture as sdk_capture
 from daytwo.sdk import config as sdk_config
 from daytwo.sdk import tracer as sdk_tracer
-from daytwo.sdk.errors import ConfigError, internal_failure, warn_once
+from daytwo.sdk.errors import ConfigError, failure_counts, internal_failure, warn_once
 from daytwo.sdk.export.stats import ExportStats, FlushResult
 from daytwo.sdk.propagation import extract
 from daytwo.sdk.span import (
     SPAN_KINDS,
     NonRecordingSpan,
     Parent,
+    RemoteParent,
     ScoreRecord,
     Span,
     current_span,
@@ -76,8 +77,7 @@ class SpanBlock:
             if type(span) is Span and self._fields:
                 _apply(span, self._fields)
             if type(span) is Span and self._trace_fields:
-                span.trace.updates = {**(span.trace.updates or {}), **self._trace_fields}
-                span.trace.sent = False
+                span.trace.update(self._trace_fields)
             if span is not None:
                 self._token = sdk_tracer.activate(span)
         except Exception as exc:
@@ -91,10 +91,11 @@ class SpanBlock:
         traceback: TracebackType | None,
     ) -> None:
         span = self._span
-        if span is None or self._token is None:
+        if span is None:
             return
         try:
-            sdk_tracer.deactivate(span, self._token)
+            if self._token is not None:
+                sdk_tracer.deactivate(span, self._token)
             if type(span) is Span:
                 if error is not None:
                     sdk_tracer.record_error(span, error)
@@ -224,6 +225,9 @@ def update_current_trace(**fields: Any) -> None:
     """Set fields of the current trace: ``name``, ``input``, ``output``, ``metadata``,
     ``tags``, ``thread_id``, ``user_id`` and ``scores``.
 
+    The fields leave with the next span of the trace to end; in a service that
+    continued a caller's trace and has no span of its own open, at once.
+
         daytwo.update_current_trace(user_id="u-42", tags=["beta"])
     """
     unknown = set(fields) - {*_TRACE_FIELDS, "thread_id", "user_id", "scores"}
@@ -233,19 +237,42 @@ def update_current_trace(**fields: Any) -> None:
             f"{', '.join((*_TRACE_FIELDS, 'thread_id', 'user_id', 'scores'))}"
         )
     scores = _scores(fields.pop("scores"), "trace") if "scores" in fields else None
+    for key in ("thread_id", "user_id"):
+        if fields.get(key) is not None:
+            _text(key, fields[key])
+    if fields.get("tags") is not None:
+        fields["tags"] = _tags(fields["tags"])
+    if fields.get("metadata") is not None and not isinstance(fields["metadata"], Mapping):
+        raise ConfigError(f"metadata must be a dict, not {type(fields['metadata']).__name__}")
     found = current_span.get()
     if found is None:
         warn_once("no-trace", "daytwo: update_current_trace was called outside any trace")
         return
+    try:
+        _update_trace(found, _present(**fields), scores)
+    except Exception as exc:
+        internal_failure("updating a trace", exc)
+
+
+def _update_trace(
+    found: Parent, fields: dict[str, Any], scores: list[dict[str, Any]] | None
+) -> None:
     trace = found.trace
-    for key in ("thread_id", "user_id"):
-        if key in fields:
-            setattr(trace, key, _text(key, fields.pop(key)))
     if fields:
-        trace.updates = {**(trace.updates or {}), **_present(**fields)}
-        trace.sent = False
+        trace.update(fields)
     if scores and type(found) is Span:
         found.scores = (found.scores or []) + scores
+    if type(found) is not RemoteParent or not trace.sampled:
+        return
+
+    # No span of this process is open to carry the fields: send them on their own.
+    exporter = sdk_tracer.get_tracer().exporter
+    if fields:
+        exporter.enqueue(trace)
+    for score in scores or ():
+        record = {key: value for key, value in score.items() if key != "target"}
+        record["trace_id"] = f"{trace.trace_id:032x}"
+        exporter.enqueue(ScoreRecord(_present(**record, project=trace.project)))
 
 
 def score(
@@ -283,12 +310,15 @@ def score(
     record = {
         **checked,
         **_present(trace_id=trace_id, span_id=span_id, thread_id=thread_id),
-        "project": project or sdk_tracer.settings().project,
+        "project": project or sdk_tracer.get_tracer().project,
         "source": None if source == "sdk" else source,
     }
-    tracer = sdk_tracer.get_tracer()
-    if tracer.enabled:
-        tracer.exporter.enqueue(ScoreRecord(_present(**record)))
+    try:
+        tracer = sdk_tracer.get_tracer()
+        if tracer.enabled:
+            tracer.exporter.enqueue(ScoreRecord(_present(**record)))
+    except Exception as exc:
+        internal_failure("sending a score", exc)
 
 
 def get_current_span() -> Span | None:
@@ -306,7 +336,11 @@ def flush(timeout: float = 10.0) -> FlushResult:
     tracer = sdk_tracer.get_tracer()
     if not tracer.has_exporter:
         return FlushResult(0, 0, 0, 0)
-    return tracer.exporter.flush(timeout)
+    try:
+        return tracer.exporter.flush(timeout)
+    except Exception as exc:
+        internal_failure("flushing", exc)
+        return FlushResult(0, 0, 0, 0)
 
 
 def shutdown(timeout: float | None = None) -> FlushResult:
@@ -314,17 +348,24 @@ def shutdown(timeout: float | None = None) -> FlushResult:
     tracer = sdk_tracer.get_tracer()
     if not tracer.has_exporter:
         return FlushResult(0, 0, 0, 0)
-    result = tracer.exporter.shutdown(timeout or tracer.settings.exit_timeout)
-    tracer.forget_exporter()
-    return result
+    try:
+        return tracer.exporter.shutdown(timeout or tracer.settings.exit_timeout)
+    except Exception as exc:
+        internal_failure("shutting down", exc)
+        return FlushResult(0, 0, 0, 0)
+    finally:
+        tracer.forget_exporter()
 
 
 def stats() -> ExportStats:
     """Return what the exporter has sent, spooled and dropped (by reason) so far."""
     tracer = sdk_tracer.get_tracer()
-    if not tracer.has_exporter:
-        return ExportStats(0, 0, 0, {}, 0, 0, 0, 0, 0)
-    return tracer.exporter.stats()
+    if tracer.has_exporter:
+        try:
+            return tracer.exporter.stats()
+        except Exception as exc:
+            internal_failure("reading the export counters", exc)
+    return ExportStats(0, 0, 0, {}, 0, 0, 0, 0, 0, failure_counts() or None)
 
 
 # Applying fields to a span.
@@ -383,6 +424,9 @@ def _check_span_fields(fields: dict[str, Any]) -> None:
             raise ConfigError(f"{key} must be a dict, not {type(fields[key]).__name__}")
     if fields.get("tags") is not None:
         fields["tags"] = _tags(fields["tags"])
+    for key in ("thread_id", "user_id"):
+        if fields.get(key) is not None:
+            _text(key, fields[key])
 
 
 def _apply(span: Span, fields: dict[str, Any]) -> None:
@@ -401,7 +445,7 @@ def _apply(span: Span, fields: dict[str, Any]) -> None:
         elif key == "scores":
             span.scores = (span.scores or []) + value
         elif key in ("thread_id", "user_id"):
-            setattr(span.trace, key, _text(key, value))
+            span.trace.update({key: value})
         else:
             setattr(span, key, value)
 

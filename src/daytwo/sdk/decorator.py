@@ -8,12 +8,15 @@ becomes the span's output (joined when every item is a string).
 
 import functools
 from collections.abc import AsyncGenerator, Callable, Generator
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from daytwo.sdk.capture import Capture, Transform, snapshot
 from daytwo.sdk.errors import ConfigError, internal_failure
-from daytwo.sdk.span import SPAN_KINDS, NonRecordingSpan, Span
+from daytwo.sdk.span import SPAN_KINDS, NonRecordingSpan, Parent, Span
 from daytwo.sdk.tracer import activate, deactivate, end_span, record_error, start_span
+
+if TYPE_CHECKING:
+    from contextvars import Token
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -164,6 +167,24 @@ def _begin(
         return None
 
 
+def _activate(span: Span | NonRecordingSpan) -> "Token[Parent | None] | None":
+    """Make ``span`` current; None when that failed (the call then runs outside it)."""
+    try:
+        return activate(span)
+    except Exception as exc:
+        internal_failure("activating a span", exc)
+        return None
+
+
+def _deactivate(span: Span | NonRecordingSpan, token: "Token[Parent | None] | None") -> None:
+    if token is None:
+        return
+    try:
+        deactivate(span, token)
+    except Exception as exc:
+        internal_failure("deactivating a span", exc)
+
+
 def _finish(span: Span | NonRecordingSpan, output: Any) -> None:
     try:
         if type(span) is Span:
@@ -174,10 +195,12 @@ def _finish(span: Span | NonRecordingSpan, output: Any) -> None:
         internal_failure("ending a span", exc)
 
 
-def _fail(span: Span | NonRecordingSpan, error: BaseException) -> None:
+def _fail(span: Span | NonRecordingSpan, error: BaseException, output: Any = None) -> None:
     try:
         if type(span) is Span:
             record_error(span, error)
+            if span.output is None:
+                span.output = output
             end_span(span)
     except Exception as exc:
         internal_failure("ending a span", exc)
@@ -190,14 +213,14 @@ def _function_wrapper(
         span = _begin(options, capture, args, kwargs)
         if span is None:
             return function(*args, **kwargs)
-        token = activate(span)
+        token = _activate(span)
         try:
             result = function(*args, **kwargs)
         except BaseException as error:
-            deactivate(span, token)
+            _deactivate(span, token)
             _fail(span, error)
             raise
-        deactivate(span, token)
+        _deactivate(span, token)
         _finish(span, result)
         return result
 
@@ -211,14 +234,14 @@ def _coroutine_wrapper(
         span = _begin(options, capture, args, kwargs)
         if span is None:
             return await function(*args, **kwargs)
-        token = activate(span)
+        token = _activate(span)
         try:
             result = await function(*args, **kwargs)
         except BaseException as error:
-            deactivate(span, token)
+            _deactivate(span, token)
             _fail(span, error)
             raise
-        deactivate(span, token)
+        _deactivate(span, token)
         _finish(span, result)
         return result
 
@@ -238,6 +261,10 @@ class _Stream:
         self.count += 1
         if self.count <= MAX_STREAM_ITEMS:
             self.items.append(item)
+
+    def partial(self) -> Any:
+        """Return what was yielded before a failure, or None if nothing was."""
+        return self.output(None) if self.count else None
 
     def output(self, returned: Any) -> Any:
         if returned is not None:
@@ -261,28 +288,27 @@ def _generator_wrapper(
         sending: Any = None
         throwing: BaseException | None = None
         while True:
-            token = activate(span)
+            token = _activate(span)
             try:
                 if throwing is not None:
                     item = generator.throw(throwing)
                 else:
                     item = generator.send(sending)
             except StopIteration as stop:
-                deactivate(span, token)
+                _deactivate(span, token)
                 _finish(span, stream.output(stop.value))
                 return stop.value
             except BaseException as error:
-                deactivate(span, token)
-                _fail(span, error)
+                _deactivate(span, token)
+                _fail(span, error, stream.partial())
                 raise
-            deactivate(span, token)
+            _deactivate(span, token)
             stream.add(item)
             throwing = None
             try:
                 sending = yield item
             except GeneratorExit:
-                generator.close()
-                _finish(span, stream.output(None))
+                _close(generator, span, stream)
                 raise
             except BaseException as thrown:
                 throwing = thrown
@@ -300,34 +326,58 @@ def _async_generator_wrapper(
         sending: Any = None
         throwing: BaseException | None = None
         while True:
-            token = activate(span) if span is not None else None
+            token = _activate(span) if span is not None else None
             try:
                 if throwing is not None:
                     item = await generator.athrow(throwing)
                 else:
                     item = await generator.asend(sending)
             except StopAsyncIteration:
-                if span is not None and token is not None:
-                    deactivate(span, token)
+                if span is not None:
+                    _deactivate(span, token)
                     _finish(span, stream.output(None))
                 return
             except BaseException as error:
-                if span is not None and token is not None:
-                    deactivate(span, token)
-                    _fail(span, error)
+                if span is not None:
+                    _deactivate(span, token)
+                    _fail(span, error, stream.partial())
                 raise
-            if span is not None and token is not None:
-                deactivate(span, token)
+            if span is not None:
+                _deactivate(span, token)
             stream.add(item)
             throwing = None
             try:
                 sending = yield item
             except GeneratorExit:
-                await generator.aclose()
-                if span is not None:
-                    _finish(span, stream.output(None))
+                await _aclose(generator, span, stream)
                 raise
             except BaseException as thrown:
                 throwing = thrown
 
     return traced
+
+
+def _close(
+    generator: Generator[Any, Any, Any], span: Span | NonRecordingSpan, stream: _Stream
+) -> None:
+    """Close a generator its consumer left; its span ends either way."""
+    try:
+        generator.close()
+    except BaseException as error:
+        _fail(span, error, stream.partial())
+        raise
+    _finish(span, stream.output(None))
+
+
+async def _aclose(
+    generator: AsyncGenerator[Any, Any], span: Span | NonRecordingSpan | None, stream: _Stream
+) -> None:
+    """Close an async generator its consumer left; its span ends either way."""
+    try:
+        await generator.aclose()
+    except BaseException as error:
+        if span is not None:
+            _fail(span, error, stream.partial())
+        raise
+    if span is not None:
+        _finish(span, stream.output(None))

@@ -7,6 +7,7 @@ the exporter's thread.
 """
 
 import random
+import threading
 import time
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -48,10 +49,16 @@ def new_trace_id() -> int:
     )
 
 
+# Guards every trace's pending updates: callers merge into them while the exporter's
+# thread takes them, and neither may lose what the other wrote. Updates are rare, so
+# one lock for the process costs less than one per trace.
+_updates_lock = threading.Lock()
+
+
 class TraceState:
     """What the spans of one trace share: ids, project, sampling and trace-level fields."""
 
-    __slots__ = ("project", "sampled", "sent", "thread_id", "trace_id", "updates", "user_id")
+    __slots__ = ("project", "sampled", "thread_id", "trace_id", "updates", "user_id")
 
     def __init__(self, trace_id: int, project: str | None, sampled: bool) -> None:
         self.trace_id = trace_id
@@ -59,9 +66,29 @@ class TraceState:
         self.sampled = sampled
         self.thread_id: str | None = None
         self.user_id: str | None = None
-        # Trace-level fields set by update_current_trace, sent with the next span to end.
+        # Trace-level fields not sent yet; they leave with the next span of the trace to end.
         self.updates: dict[str, Any] | None = None
-        self.sent = False
+
+    def update(self, fields: dict[str, Any]) -> None:
+        """Merge trace-level ``fields`` into those waiting to be sent.
+
+        ``thread_id`` and ``user_id`` are kept as attributes too, so that the
+        trace's root span carries them.
+        """
+        with _updates_lock:
+            if "thread_id" in fields:
+                self.thread_id = fields["thread_id"]
+            if "user_id" in fields:
+                self.user_id = fields["user_id"]
+            self.updates = {**(self.updates or {}), **fields}
+
+    def take_updates(self) -> dict[str, Any] | None:
+        """Return the fields waiting to be sent, or None, and forget them."""
+        if self.updates is None:
+            return None  # a read without the lock: an update made now leaves with a later span
+        with _updates_lock:
+            updates, self.updates = self.updates, None
+        return updates
 
 
 class RemoteParent:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from daytwo.sdk import config as sdk_config
 from daytwo.sdk.capture import Capture
+from daytwo.sdk.errors import ConfigError, warn_once
 from daytwo.sdk.span import (
     NonRecordingSpan,
     Parent,
@@ -75,7 +76,7 @@ def get_tracer() -> Tracer:
     if tracer is None:
         with _tracer_lock:
             if _tracer is None:
-                _install(Tracer(sdk_config.from_env()))
+                _install(Tracer(_settings_from_env()))
             tracer = _tracer
             assert tracer is not None
     return tracer
@@ -89,6 +90,24 @@ def replace_tracer(settings: sdk_config.SdkConfig) -> Tracer:
     if old is not None and old.has_exporter:
         old.exporter.shutdown(settings.exit_timeout)
     return _tracer
+
+
+def _settings_from_env() -> sdk_config.SdkConfig:
+    """Return the environment's settings; if one is bad, warn once and turn tracing off.
+
+    Tracing starts from the first span, deep inside the program: a typo in a
+    ``DAYTWO_*`` variable must not make that span raise. ``configure`` still
+    raises, since the program calls it on purpose.
+    """
+    try:
+        return sdk_config.from_env()
+    except ConfigError as exc:
+        warn_once(
+            "bad-environment",
+            "daytwo: tracing is off because %s; fix the variable or call daytwo.configure()",
+            exc,
+        )
+        return sdk_config.SdkConfig(enabled=False)
 
 
 def _install(tracer: Tracer) -> None:
@@ -143,18 +162,24 @@ def activate(span: Span | NonRecordingSpan) -> "Token[Parent | None]":
     if "opentelemetry.trace" in sys.modules:
         from daytwo.sdk import otel
 
-        span.otel_token = otel.attach(span)
+        try:
+            span.otel_token = otel.attach(span)
+        except BaseException:
+            current_span.reset(token)  # leave the context as it was found
+            raise
     return token
 
 
 def deactivate(span: Span | NonRecordingSpan, token: "Token[Parent | None]") -> None:
     """Restore the span that was current before ``activate``."""
-    if span.otel_token is not None:
-        from daytwo.sdk import otel
+    try:
+        if span.otel_token is not None:
+            from daytwo.sdk import otel
 
-        otel.detach(span.otel_token)
-        span.otel_token = None
-    current_span.reset(token)
+            otel_token, span.otel_token = span.otel_token, None
+            otel.detach(otel_token)
+    finally:
+        current_span.reset(token)
 
 
 def end_span(span: Span, end_ns: int = 0) -> None:

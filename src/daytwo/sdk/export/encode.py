@@ -4,16 +4,19 @@ This runs on the exporter's thread. Values the application passed in (inputs,
 outputs, messages, metadata) may be any Python object: what JSON cannot hold
 is converted (Pydantic models, dataclasses, sets, bytes) or shown by its
 ``repr``, and a value larger than ``max_field_bytes`` is cut to a readable
-preview, so one odd object never costs the rest of its span.
+preview, so one odd object never costs the rest of its span. A spooled body
+the server rejects is decoded back into its records here, to be split.
 """
 
+import gzip
 import traceback
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
-from daytwo.sdk.span import ScoreRecord, Span
+from daytwo.sdk.span import ScoreRecord, Span, TraceState
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_UTC_Z
@@ -67,7 +70,7 @@ def encode(span: Span, max_field_bytes: int) -> Encoded:
         if value is not None:
             record[field] = value
 
-    encoded = Encoded(_dumps(record), _trace_record(span, trace_id), _scores(span, trace_id))
+    encoded = Encoded(_dumps(record), _trace_record(trace, trace_id), _scores(span, trace_id))
     encoded.truncated = truncated
     return encoded
 
@@ -125,12 +128,68 @@ def _error(error: BaseException) -> dict[str, str]:
     }
 
 
-def _trace_record(span: Span, trace_id: str) -> bytes | None:
-    trace = span.trace
-    updates = trace.updates
-    if updates is None or trace.sent:
+def encode_trace(trace: TraceState) -> Encoded:
+    """Return a trace's waiting updates on their own, for a trace with no local span open."""
+    return Encoded(None, _trace_record(trace, f"{trace.trace_id:032x}"), [])
+
+
+def decode_body(body: bytes) -> list[Encoded]:
+    """Return the records of a compressed request body as items again.
+
+    Each span gets back the first record of its trace and its scores, as
+    ``encode`` grouped them, so that a batch split in halves keeps them
+    together; records with no span in the body become items of their own.
+    Raise ``ValueError`` if ``body`` is not an ingest batch.
+    """
+    try:
+        text = gzip.decompress(body)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"the body is not gzip: {exc}") from exc
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"the body is not JSON: {exc}") from exc
+    spans, traces, scores = (_records(data, key) for key in ("spans", "traces", "scores"))
+
+    first: dict[Any, int] = {}  # trace id: the index of its first span
+    own: dict[tuple[Any, Any], int] = {}  # (trace id, span id): the span's index
+    for index, span in enumerate(spans):
+        first.setdefault(span.get("trace_id"), index)
+        own[span.get("trace_id"), span.get("id")] = index
+
+    trace_of: list[bytes | None] = [None] * len(spans)
+    scores_of: list[list[bytes]] = [[] for _ in spans]
+    loose: list[Encoded] = []
+    for trace in traces:
+        at = first.get(trace.get("id"))
+        if at is None or trace_of[at] is not None:
+            loose.append(Encoded(None, orjson.dumps(trace), []))
+        else:
+            trace_of[at] = orjson.dumps(trace)
+    for score in scores:
+        at = own.get((score.get("trace_id"), score.get("span_id")))
+        if at is None:
+            at = first.get(score.get("trace_id"))
+        if at is None:
+            loose.append(Encoded(None, None, [orjson.dumps(score)]))
+        else:
+            scores_of[at].append(orjson.dumps(score))
+
+    items = [Encoded(orjson.dumps(span), trace_of[i], scores_of[i]) for i, span in enumerate(spans)]
+    return items + loose
+
+
+def _records(data: Any, key: str) -> list[dict[str, Any]]:
+    found = data.get(key, []) if isinstance(data, dict) else None
+    if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):
+        raise ValueError(f"the body's {key} are not a list of records")
+    return found
+
+
+def _trace_record(trace: TraceState, trace_id: str) -> bytes | None:
+    updates = trace.take_updates()
+    if updates is None:
         return None
-    trace.sent = True
     record = {"id": trace_id, **updates}
     if trace.project is not None:
         record["project"] = trace.project

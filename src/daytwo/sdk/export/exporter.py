@@ -6,12 +6,15 @@ retries and exponential backoff, honouring Retry-After. A batch the server
 rejects as malformed or too large is split in halves until the one bad span
 is isolated and dropped. When the server cannot be reached the exporter goes
 offline: batches go to the on-disk spool, and the server is probed with
-growing pauses; once it answers, the spool is replayed oldest first.
+growing pauses; once it answers, the spool is replayed oldest first, and a
+replayed batch the server rejects is split the same way.
 
-Every span that is not delivered is counted by reason and logged once.
+Every span that is not delivered is counted by reason and logged once, including
+spans that end after the exporter has shut down and spans lost to a bug here.
 """
 
 import atexit
+import contextlib
 import gzip
 import logging
 import random
@@ -23,10 +26,10 @@ from typing import Any
 from daytwo.sdk.config import SdkConfig
 from daytwo.sdk.errors import failure_counts, internal_failure, warn_once
 from daytwo.sdk.export import stats as _stats
-from daytwo.sdk.export.encode import Encoded, encode, encode_score
-from daytwo.sdk.export.spool import Spool
+from daytwo.sdk.export.encode import Encoded, decode_body, encode, encode_score, encode_trace
+from daytwo.sdk.export.spool import Spool, SpooledBatch
 from daytwo.sdk.export.transport import Reply, Transport, TransportError
-from daytwo.sdk.span import ScoreRecord, Span
+from daytwo.sdk.span import ScoreRecord, Span, TraceState
 
 logger = logging.getLogger("daytwo")
 
@@ -46,14 +49,21 @@ class _Marker:
 
 
 class Batch:
-    """Encoded spans, with their trace records and scores, that leave in one request."""
+    """Encoded spans, with their trace records and scores, that leave in one request.
 
-    __slots__ = ("items", "size", "spans")
+    A batch split in halves keeps its first whole as ``root``; each part notes
+    there how many of its spans were settled (sent, spooled or dropped), so that
+    a failure halfway can count exactly the spans that were not.
+    """
 
-    def __init__(self, items: list[Encoded] | None = None) -> None:
+    __slots__ = ("items", "root", "settled", "size", "spans")
+
+    def __init__(self, items: list[Encoded] | None = None, root: "Batch | None" = None) -> None:
         self.items: list[Encoded] = items or []
         self.size = sum(item.size for item in self.items)
         self.spans = sum(1 for item in self.items if item.span is not None)
+        self.root = self if root is None else root
+        self.settled = 0
 
     def add(self, item: Encoded) -> None:
         self.items.append(item)
@@ -63,7 +73,11 @@ class Batch:
 
     def halves(self) -> tuple["Batch", "Batch"]:
         middle = len(self.items) // 2
-        return Batch(self.items[:middle]), Batch(self.items[middle:])
+        return Batch(self.items[:middle], self.root), Batch(self.items[middle:], self.root)
+
+    def settle(self) -> None:
+        """Note that this batch's spans have been counted as sent, spooled or dropped."""
+        self.root.settled += self.spans
 
     def body(self) -> bytes:
         spans = b",".join(item.span for item in self.items if item.span is not None)
@@ -94,6 +108,7 @@ class Exporter:
         self._probe_delay = 0.5
         self._deadline = float("inf")
         self._in_flight: Batch | None = None
+        self._stopped = False  # set once shutdown has taken what was queued
         self._wake = threading.Event()
         self._closing = threading.Event()
         self._finished = threading.Event()
@@ -103,13 +118,22 @@ class Exporter:
 
     # The caller's side.
 
-    def enqueue(self, span: Span | ScoreRecord) -> None:
-        """Queue an ended span for export, or count it dropped when the queue is full."""
+    def enqueue(self, span: Span | ScoreRecord | TraceState) -> None:
+        """Queue an ended span for export, or count it dropped (queue full, or shut down).
+
+        A ``TraceState`` stands for its trace's waiting updates, sent on their own.
+        """
+        if self._stopped:
+            self._drop(_stats.SHUTDOWN, 1)  # ended during or after the exit flush
+            return
         queue = self.queue
         if len(queue) >= self._max_queue:
             self._drop(_stats.QUEUE_FULL, 1)
             return
         queue.append(span)
+        if self._stopped:
+            self._discard_queue()  # shutdown took the queue while this span was added
+            return
         if len(queue) >= self._batch_size and not self._wake.is_set():
             self._wake.set()
 
@@ -133,11 +157,15 @@ class Exporter:
         self._deadline = time.monotonic() + timeout
         self._closing.set()
         result = self.flush(timeout)
-        if result.pending:
-            result = self._spool_leftovers(result)
         self._finished.set()
         self._wake.set()
         self._thread.join(max(0.0, self._deadline - time.monotonic()) + 0.1)
+
+        # From here on no thread sends: what is queued goes to the spool, and a span
+        # that ends later is counted as dropped by enqueue.
+        self._stopped = True
+        result = self._spool_leftovers(result)
+        self._discard_queue()
         self._transport.close()
         return result
 
@@ -167,8 +195,15 @@ class Exporter:
     def _at_exit(self) -> None:
         try:
             result = self.shutdown(self.settings.exit_timeout)
-            if result.pending:
-                logger.warning("daytwo: %d spans were still pending at exit", result.pending)
+            if result.spooled or result.failed:
+                logger.warning(
+                    "daytwo: %d spans could not be sent at exit within %.1f s: "
+                    "%d spooled for the next run, %d dropped",
+                    result.spooled + result.failed,
+                    self.settings.exit_timeout,
+                    result.spooled,
+                    result.failed,
+                )
         except Exception as exc:
             internal_failure("flushing at exit", exc)
 
@@ -188,34 +223,54 @@ class Exporter:
     def _export_queue(self) -> None:
         queue = self.queue
         limit_bytes = self.settings.batch_bytes
-        max_field = self.settings.max_field_bytes
         batch = Batch()
-        while queue:
-            try:
-                item = queue.popleft()
-            except IndexError:
-                break
-            if type(item) is _Marker:
-                batch = self._deliver(batch)
-                item.done.set()
-                continue
-            try:
-                encoded = (
-                    encode_score(item) if type(item) is ScoreRecord else encode(item, max_field)
-                )
-            except Exception as exc:
-                self._drop(_stats.ENCODING, 1)
-                internal_failure("encoding a span", exc)
-                continue
-            if encoded.truncated:
-                with self.counters.lock:
-                    self.counters.truncated += encoded.truncated
-            if batch.items and batch.size + encoded.size > limit_bytes:
-                batch = self._deliver(batch)
-            batch.add(encoded)
-            if len(batch.items) >= self._batch_size:
-                batch = self._deliver(batch)
-        self._deliver(batch)
+        marker: _Marker | None = None
+        try:
+            while queue:
+                try:
+                    item = queue.popleft()
+                except IndexError:
+                    break
+                if type(item) is _Marker:
+                    marker = item
+                    batch = self._deliver(batch)
+                    marker.done.set()
+                    marker = None
+                    continue
+                encoded = self._encode(item)
+                if encoded is None:
+                    continue
+                if batch.items and batch.size + encoded.size > limit_bytes:
+                    batch = self._deliver(batch)
+                batch.add(encoded)
+                if len(batch.items) >= self._batch_size:
+                    batch = self._deliver(batch)
+            batch = self._deliver(batch)
+        except Exception:
+            # The batch being filled or sent is lost with this failure: count what of it
+            # was not yet counted, and let _run report the failure.
+            self._drop(_stats.INTERNAL, batch.spans - batch.settled)
+            if marker is not None:
+                marker.done.set()  # after the count, so that flush reports the loss
+            raise
+
+    def _encode(self, item: Span | ScoreRecord | TraceState) -> Encoded | None:
+        """Return ``item`` encoded, or None when there is nothing to send or it failed."""
+        try:
+            if isinstance(item, Span):
+                encoded = encode(item, self.settings.max_field_bytes)
+            elif isinstance(item, ScoreRecord):
+                encoded = encode_score(item)
+            else:
+                encoded = encode_trace(item)
+        except Exception as exc:
+            self._drop(_stats.ENCODING, 1)
+            internal_failure("encoding a span", exc)
+            return None
+        if encoded.truncated:
+            with self.counters.lock:
+                self.counters.truncated += encoded.truncated
+        return encoded if encoded.size else None
 
     def _deliver(self, batch: Batch) -> Batch:
         """Send ``batch`` (or spool it when offline); return a fresh, empty batch."""
@@ -225,13 +280,18 @@ class Exporter:
         try:
             if self._offline() and self._spool is not None:
                 self._to_spool(batch.body(), batch.spans)
+                batch.settle()
             else:
                 self._send(batch)
         finally:
             self._in_flight = None
         return Batch()
 
-    def _send(self, batch: Batch) -> None:
+    def _send(self, batch: Batch, replayed: bool = False) -> None:
+        """Post ``batch``, splitting it when rejected; spool it when the server is down.
+
+        ``replayed`` counts delivered spans as replayed from the spool, not sent.
+        """
         body = batch.body()
         attempts = 1 if self._offline_until else self.settings.max_retries + 1
         for attempt in range(attempts):
@@ -246,25 +306,31 @@ class Exporter:
             if reply.ok:
                 self._online()
                 with self.counters.lock:
-                    self.counters.sent += batch.spans
+                    if replayed:
+                        self.counters.replayed += batch.spans
+                    else:
+                        self.counters.sent += batch.spans
+                batch.settle()
                 return
             if reply.status in (400, 413, 422) and len(batch.items) > 1:
                 for half in batch.halves():
-                    self._send(half)
+                    self._send(half, replayed)
                 return
             if reply.status in (429, 503) or reply.status >= 500:
                 if attempt + 1 < attempts and self._pause(attempt, reply.retry_after):
                     continue
                 break
             self._reject(batch.spans, reply)
+            batch.settle()
             return
         self._go_offline()
         self._to_spool(body, batch.spans)
+        batch.settle()
 
     def _replay_spool(self) -> None:
         spool = self._spool
-        if spool is None or self._offline():
-            return
+        if spool is None or self._offline() or self._closing.is_set():
+            return  # at shutdown the time left is for fresh spans; the spool waits
         if not self._spool_has_batches:
             if time.monotonic() - self._spool_checked < _SPOOL_CHECK_INTERVAL:
                 return
@@ -276,26 +342,54 @@ class Exporter:
                 return
             self._spool_has_batches = True
             try:
-                reply = self._transport.post(claimed.read(), self._timeout())
-            except TransportError:
-                spool.release(claimed)
-                self._go_offline()
+                online = self._replay(spool, claimed)
+            except Exception:
+                with contextlib.suppress(OSError):  # already released or done
+                    spool.release(claimed)  # not lost: a later pass replays it
+                raise
+            if not online:
                 return
-            self._count_request()
-            if reply.ok:
-                spool.done(claimed)
-                self._online()
-                with self.counters.lock:
-                    self.counters.replayed += claimed.spans
-            elif reply.status in (429, 503) or reply.status >= 500:
-                spool.release(claimed)
-                self._go_offline(reply.retry_after)
-                return
-            else:
-                spool.done(claimed)
-                self._reject(claimed.spans, reply)
             if self.queue and len(self.queue) >= self._batch_size:
                 return  # fresh spans first; the rest of the spool waits for the next pass
+
+    def _replay(self, spool: Spool, claimed: SpooledBatch) -> bool:
+        """Send one spooled batch; return False when the server cannot take more now."""
+        body = claimed.read()
+        try:
+            reply = self._transport.post(body, self._timeout())
+        except TransportError:
+            spool.release(claimed)
+            self._go_offline()
+            return False
+        self._count_request()
+        if reply.ok:
+            spool.done(claimed)
+            self._online()
+            with self.counters.lock:
+                self.counters.replayed += claimed.spans
+        elif reply.status in (429, 503) or reply.status >= 500:
+            spool.release(claimed)
+            self._go_offline(reply.retry_after)
+            return False
+        elif reply.status in (400, 413, 422):
+            self._replay_in_halves(body, claimed.spans, reply)
+            spool.done(claimed)  # after the halves: a crash before this replays it again
+        else:
+            spool.done(claimed)
+            self._reject(claimed.spans, reply)
+        return not self._offline()
+
+    def _replay_in_halves(self, body: bytes, spans: int, reply: Reply) -> None:
+        """Send a rejected spooled batch in halves, as the live path does, to isolate bad spans."""
+        try:
+            items = decode_body(body)
+        except ValueError:
+            items = []  # not a batch this SDK wrote: nothing in it can be saved
+        if len(items) < 2:
+            self._reject(spans, reply)
+            return
+        for half in Batch(items).halves():
+            self._send(half, replayed=True)
 
     def _to_spool(self, body: bytes, spans: int) -> None:
         if self._spool is None:
@@ -327,20 +421,32 @@ class Exporter:
             if type(item) is _Marker:
                 item.done.set()
                 continue
-            try:
-                if type(item) is ScoreRecord:
-                    items.append(encode_score(item))
-                else:
-                    items.append(encode(item, self.settings.max_field_bytes))
-            except Exception:
-                self._drop(_stats.ENCODING, 1)
+            encoded = self._encode(item)
+            if encoded is not None:
+                items.append(encoded)
         if not items:
             return result
+        batch = Batch(items)
         spooled_before = self.counters.spooled
-        self._to_spool(Batch(items).body(), len(items))
+        self._to_spool(batch.body(), batch.spans)
         spooled = self.counters.spooled - spooled_before
-        dropped = len(items) - spooled
+        dropped = batch.spans - spooled
         return _stats.FlushResult(result.sent, result.spooled + spooled, result.failed + dropped, 0)
+
+    def _discard_queue(self) -> None:
+        """Count what is queued after shutdown as dropped: no thread is left to send it."""
+        dropped = 0
+        while self.queue:
+            try:
+                item = self.queue.popleft()
+            except IndexError:
+                break
+            if type(item) is _Marker:
+                item.done.set()
+            else:
+                dropped += 1
+        if dropped:
+            self._drop(_stats.SHUTDOWN, dropped)
 
     # Small steps.
 

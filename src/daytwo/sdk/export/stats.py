@@ -10,6 +10,7 @@ UNREACHABLE = "unreachable"
 REJECTED = "rejected"
 ENCODING = "encoding"
 SHUTDOWN = "shutdown"
+INTERNAL = "internal_error"
 
 
 class ExportStats(NamedTuple):
