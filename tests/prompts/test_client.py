@@ -148,16 +148,29 @@ def test_a_version_by_number_never_expires(
     assert server.requests == 1
 
 
-def test_pinned_versions_override_labels(
+def test_pinned_versions_override_labels_even_a_label_the_caller_names(
     client: PromptClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DAYTWO_PROMPT_VERSIONS", "support=2, other=5")
 
     pinned = client.get("support")
     by_label = client.get("support", label="production")
+    by_other_label = client.get("support", label="staging")
+    by_number = client.get("support", version=1)
 
     assert (pinned.version, pinned.label) == (2, None)
-    assert by_label.version == 1
+    assert (by_label.version, by_label.label) == (2, None)
+    assert by_other_label.version == 2
+    assert by_number.version == 1
+
+
+def test_a_pin_does_not_excuse_an_invalid_label(
+    client: PromptClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAYTWO_PROMPT_VERSIONS", "support=2")
+
+    with pytest.raises(ValueError, match="label 'Prod' is not valid"):
+        client.get("support", label="Prod")
 
 
 def test_a_malformed_pin_is_refused_with_the_entry(
@@ -202,7 +215,14 @@ def test_a_key_keeps_its_version_and_the_split_is_reported(
 
     assert again == {key: prompt.version for key, prompt in first.items()}
     assert all(p.from_split == (p.version == 2) for p in first.values())
+    assert {p.split_percent for p in first.values()} == {30}
     assert server.requests == 1
+
+
+def test_a_label_without_a_split_reports_no_share(client: PromptClient) -> None:
+    prompt = client.get("support", key="k1")
+
+    assert (prompt.from_split, prompt.split_percent) == (False, None)
 
 
 def test_a_ttl_from_the_environment_must_be_a_number(monkeypatch: pytest.MonkeyPatch) -> None:

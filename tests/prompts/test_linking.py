@@ -74,3 +74,36 @@ def test_a_prompt_rendered_in_one_trace_is_not_taken_by_another(
 
     spans = {span["name"]: span for span in received(traced)}
     assert "prompt" not in spans["chat"]["llm"]
+
+
+def test_a_span_records_which_side_of_a_split_served_its_prompt(
+    traced: Sink, client: PromptClient, server: FakePromptServer
+) -> None:
+    server.point("support", "production", 1, split=(2, 30))
+    served = {key: client.get("support", key=key) for key in (f"user-{i}" for i in range(50))}
+    in_split = next(p for p in served.values() if p.from_split)
+    outside = next(p for p in served.values() if not p.from_split)
+
+    with daytwo.span("candidate", kind="llm"):
+        in_split.render(product="Acme", tone="kind")
+    outside.render(product="Acme")
+    with ModelCall("incumbent", provider="openai", model="m") as call:
+        call.end(output="ok")
+
+    spans = {span["name"]: span for span in received(traced)}
+    candidate, incumbent = spans["candidate"], spans["incumbent"]
+    assert candidate["llm"]["prompt"]["version"] == "2"
+    assert candidate["attributes"] == {
+        "daytwo.prompt.from_split": True,
+        "daytwo.prompt.split_percent": 30.0,
+    }
+    assert incumbent["llm"]["prompt"]["version"] == "1"
+    assert incumbent["attributes"]["daytwo.prompt.from_split"] is False
+    assert incumbent["attributes"]["daytwo.prompt.split_percent"] == 30.0
+
+
+def test_a_pinned_or_default_prompt_records_no_split(traced: Sink, client: PromptClient) -> None:
+    with daytwo.span("answer", kind="llm"):
+        client.get("support", version=2).render(product="Acme", tone="kind")
+
+    assert "attributes" not in received(traced)[0]

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from daytwo.config import Settings
-from daytwo.model import ScoreIn, TraceIn
+from daytwo.model import ScoreIn, SpanIn, TraceIn
 from daytwo.server.api.query import router
 from daytwo.server.deps import Services
 from daytwo.server.errors import install_error_handlers
@@ -102,6 +102,52 @@ def test_trace_listing_reads_filters_from_query_parameters(
     assert _numbers(_ok(client, "/projects/p/traces", **params)) == expected
 
 
+def _prompted(trace: int, prompt: str, version: str, model: str = "known") -> SpanIn:
+    """Return an llm span of trace ``trace`` that recorded a version of a managed prompt."""
+    reference = {"name": prompt, "version": version, "label": "production"}
+    return span(
+        trace,
+        2,
+        parent=1,
+        name="chat",
+        kind="llm",
+        start_time=at(trace * 60 + 0.5),
+        end_time=at(trace * 60 + 1),
+        llm={"model": model, "prompt": reference},
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"prompt": "support"}, [5, 3, 2, 1]),
+        ({"prompt": "support", "prompt_version": "2"}, [3, 2]),
+        ({"prompt": "support", "prompt_version": "default"}, [5]),
+        ({"prompt": "greeting", "prompt_version": "2"}, [4]),
+        # The span that called "other" in trace 2 recorded no prompt.
+        ({"prompt": "support", "prompt_version": "2", "model": "other"}, [3]),
+        ({"prompt": "support", "prompt_version": "9"}, []),
+    ],
+)
+def test_traces_are_filtered_by_the_prompt_version_a_span_recorded(
+    client: TestClient, engine: Engine, params: dict[str, Any], expected: list[int]
+) -> None:
+    roots = [
+        span(n, 1, name="turn", start_time=at(n * 60), end_time=at(n * 60 + 2)) for n in range(1, 6)
+    ]
+    linked = [
+        _prompted(1, "support", "1"),
+        _prompted(2, "support", "2"),
+        span(2, 3, parent=1, name="chat", kind="llm", llm={"model": "other"}, start_time=at(121)),
+        _prompted(3, "support", "2", model="other"),
+        _prompted(4, "greeting", "2"),
+        _prompted(5, "support", "default"),
+    ]
+    write(engine, "prompted", spans=roots + linked)
+
+    assert _numbers(_ok(client, "/projects/prompted/traces", **params)) == expected
+
+
 def test_trace_pages_follow_next_cursor_to_the_end(client: TestClient) -> None:
     seen: list[int] = []
     params: dict[str, Any] = {"limit": 4, "sort": "duration_ms"}
@@ -137,6 +183,7 @@ def test_cursor_used_with_another_sort_answers_400(client: TestClient) -> None:
         ("/projects/p/aggregates", {"provider": "openai"}, "provider filters spans"),
         ("/projects/p/aggregates", {"group_by": "model", "user_id": "ann"}, "user_id filters"),
         ("/projects/p/aggregates", {"bucket": "1s", "from": "2026-11-01T00:00:00Z"}, "10000"),
+        ("/projects/p/traces", {"prompt_version": "2"}, "prompt_version '2' needs prompt"),
     ],
 )
 def test_unusable_queries_answer_400_with_the_reason(

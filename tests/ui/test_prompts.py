@@ -288,6 +288,23 @@ def test_the_metrics_range_can_be_chosen(page: WatchedPage, ui_server: LiveServe
     assert page.page.locator("#metrics select[name=range]").input_value() == "all"
 
 
+def test_a_versions_count_of_calls_opens_its_traces_in_the_explorer(
+    page: WatchedPage, ui_server: LiveServer
+) -> None:
+    seed_prompts(ui_server)
+    page.open(f"{PAGE}/support")
+
+    page.page.locator('.prompt-metrics tr[data-version="2"] a.traces-link').click()
+    page.page.wait_for_load_state("networkidle")
+
+    assert f"/projects/{PROJECT}/traces?prompt=support&prompt_version=2&from=" in page.page.url
+    rows = page.page.locator("table.traces tbody tr[data-trace]")
+    shown = {rows.nth(i).get_attribute("data-trace") for i in range(rows.count())}
+    assert shown == {f"{4:032x}", f"{5:032x}"}
+    assert page.page.locator(".more-filters input[name=prompt]").input_value() == "support"
+    assert page.page.locator(".more-filters input[name=prompt_version]").input_value() == "2"
+
+
 def test_an_unknown_range_is_refused_above_an_empty_table(
     page: WatchedPage, ui_server: LiveServer
 ) -> None:

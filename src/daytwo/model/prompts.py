@@ -2,7 +2,8 @@
 
 A prompt version is immutable and identified twice: by its number within the
 prompt (1, 2, ...) and by a content hash, the sha256 of the canonical JSON of
-its type, template, model and parameters. Pushing content whose hash exists
+everything that defines it: type, template, variables (those the template reads
+and those declared), model and parameters. Pushing content whose hash exists
 returns that version instead of making a new one, so CI can push on every
 build.
 
@@ -14,6 +15,7 @@ version: a caller's key always lands in the same bucket of 10,000
 import hashlib
 import json
 import random
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -86,9 +88,15 @@ class PromptVersionIn(_Record):
                 raise ValueError(f"variable {name!r} is not a valid name; use letters, digits, _")
         return self
 
-    def content_hash(self) -> str:
+    def content_hash(self, variables: Sequence[str] | None) -> str:
+        """Return the hash of this version with ``variables``, all it will have.
+
+        ``variables`` None gives the hash of versions stored before variables
+        were hashed (see `content_hash`).
+        """
         assert self.type is not None  # set by the validator
-        return content_hash(self.type, template_data(self.template), self.model, self.parameters)
+        template = template_data(self.template)
+        return content_hash(self.type, template, self.model, self.parameters, variables)
 
 
 def template_data(template: Template) -> str | list[dict[str, str]]:
@@ -103,14 +111,21 @@ def content_hash(
     template: str | list[dict[str, str]],
     model: str | None,
     parameters: dict[str, Any] | None,
+    variables: Sequence[str] | None,
 ) -> str:
-    """Return the sha256 of the canonical JSON of a version's content."""
-    content = {
+    """Return the sha256 of the canonical JSON of a version's content.
+
+    ``variables`` None leaves them out, as versions stored before they were
+    part of the hash were hashed.
+    """
+    content: dict[str, Any] = {
         "type": str(type),
         "template": template,
         "model": model,
         "parameters": parameters or {},
     }
+    if variables is not None:
+        content["variables"] = sorted(set(variables))
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -255,6 +270,9 @@ class VersionMetrics(BaseModel):
     error_rate: float | None
     latency_p50_ms: float | None
     latency_p95_ms: float | None
+    input_tokens: int | None
+    output_tokens: int | None
+    total_tokens: int | None
     total_cost: float | None
     mean_cost: float | None
     scores: dict[str, float] = Field(description="Mean numeric score by name")

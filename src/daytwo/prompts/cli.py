@@ -8,7 +8,8 @@
     daytwo prompt rollback support production
 
 With ``--check-*`` the label moves only if ``daytwo eval`` passes with the
-prompt pinned to the new version (``DAYTWO_PROMPT_VERSIONS``).
+prompt pinned (``DAYTWO_PROMPT_VERSIONS``) to each version the label will
+serve and does not serve yet: the new version, the split's candidate, or both.
 
 Exit status: 0 done, 1 the check failed (nothing moved), 2 the command is
 wrong (a bad argument, an unknown prompt or version), 3 the server could not
@@ -230,9 +231,11 @@ def _label(api: _Api, args: argparse.Namespace) -> int:
     if args.split:
         target["split_version"], target["split_percent"] = parse_split(args.split)
     # Fail on an unknown prompt or version before spending time on the check.
-    api.call("GET", f"/{_q(args.name)}/versions/{args.version}")
+    for number in (args.version, target.get("split_version")):
+        if number is not None:
+            api.call("GET", f"/{_q(args.name)}/versions/{number}")
     if _wants_check(args):
-        code = run_check(api, args)
+        code = _check_new_versions(api, args, target)
         if code != DONE:
             print(
                 f"daytwo prompt: the check failed; {args.label!r} still points where it did",
@@ -313,8 +316,43 @@ def _wants_check(args: argparse.Namespace) -> bool:
     return True
 
 
-def check_command(args: argparse.Namespace, api: _Api) -> list[str]:
-    """Return the ``daytwo eval`` command that checks the new version."""
+def served_versions(target: dict[str, Any] | None) -> list[int]:
+    """Return the versions a label target (``version``, ``split_*``) sends some keys to."""
+    if target is None:
+        return []
+    split, percent = target.get("split_version"), target.get("split_percent") or 0
+    served = [] if split is not None and percent >= 100 else [target["version"]]
+    if split is not None and percent > 0:
+        served.append(split)
+    return served
+
+
+def versions_to_check(api: _Api, args: argparse.Namespace, target: dict[str, Any]) -> list[int]:
+    """Return the versions the label will serve that it does not serve now."""
+    prompt = api.call("GET", f"/{_q(args.name)}")
+    current = next((label for label in prompt["labels"] if label["label"] == args.label), None)
+    already = served_versions(current)
+    return [number for number in served_versions(target) if number not in already]
+
+
+def _check_new_versions(api: _Api, args: argparse.Namespace, target: dict[str, Any]) -> int:
+    """Run the check on each version new to the label; return the first failing status."""
+    numbers = versions_to_check(api, args, target)
+    if not numbers:
+        print(
+            f"{args.name}: {args.label!r} already serves every version it will; nothing to check",
+            file=sys.stderr,
+        )
+    for number in numbers:
+        code = run_check(api, args, number)
+        if code != DONE:
+            print(f"daytwo prompt: version {number} did not pass the check", file=sys.stderr)
+            return code
+    return DONE
+
+
+def check_command(args: argparse.Namespace, api: _Api, version: int) -> list[str]:
+    """Return the ``daytwo eval`` command that checks ``version``."""
     command = [sys.executable, "-m", "daytwo", "eval"]
     command += ["--dataset", args.check_dataset, "--task", args.check_task]
     for spec in args.check_metric:
@@ -325,20 +363,24 @@ def check_command(args: argparse.Namespace, api: _Api) -> list[str]:
         command += ["--threshold", threshold]
     if args.check_baseline:
         command += ["--baseline", args.check_baseline]
-    command += ["--name", f"prompt {args.name} v{args.version}"]
+    command += ["--name", f"prompt {args.name} v{version}"]
     command += ["--url", api.url, "--project", api.project]
     return command
 
 
-def run_check(api: _Api, args: argparse.Namespace) -> int:
-    """Run ``daytwo eval`` with the prompt pinned to the new version; return its status."""
+def run_check(api: _Api, args: argparse.Namespace, version: int) -> int:
+    """Run ``daytwo eval`` with the prompt pinned to ``version``; return its status.
+
+    The pin holds for every label of the prompt (see `daytwo.prompts.client`),
+    so a task that asks for ``label="production"`` is checked too.
+    """
     pins = [p for p in os.environ.get("DAYTWO_PROMPT_VERSIONS", "").split(",") if p.strip()]
     pins = [p for p in pins if p.partition("=")[0].strip() != args.name]
-    pins.append(f"{args.name}={args.version}")
+    pins.append(f"{args.name}={version}")
     env = {**os.environ, "DAYTWO_PROMPT_VERSIONS": ",".join(pins)}
-    print(f"checking {args.name} version {args.version} with daytwo eval ...", file=sys.stderr)
+    print(f"checking {args.name} version {version} with daytwo eval ...", file=sys.stderr)
     sys.stdout.flush()
     try:
-        return subprocess.run(check_command(args, api), env=env, check=False).returncode
+        return subprocess.run(check_command(args, api, version), env=env, check=False).returncode
     except OSError as error:
         raise _CommandError(f"cannot run daytwo eval: {error}", UNREACHABLE) from None

@@ -12,9 +12,11 @@ Rollouts are resolved here, not on the server: the cached label holds both of
 its versions, and the caller's key picks one (`daytwo.model.prompts.in_split`),
 so a split costs one hash per call.
 
-``DAYTWO_PROMPT_VERSIONS="support=3,other=2"`` pins prompts to versions,
-ignoring labels: the regression check of ``daytwo prompt label --check-*``
-uses it to evaluate a version before a label moves to it.
+``DAYTWO_PROMPT_VERSIONS="support=3,other=2"`` pins prompts to versions:
+every lookup of a pinned prompt by label, the default one or one named, gets
+the pinned version; only an explicit ``version=`` is served as asked. The
+regression check of ``daytwo prompt label --check-*`` uses it to evaluate a
+version before a label moves to it, whichever label the task asks for.
 """
 
 import logging
@@ -67,7 +69,8 @@ class _Entry:
         if label is None:
             return Prompt(next(iter(self.versions.values())), None)
         number, from_split = label.choose(name, key)
-        return Prompt(self.versions[number], label.label, from_split)
+        split_percent = label.split_percent if label.split_version is not None else None
+        return Prompt(self.versions[number], label.label, from_split, split_percent)
 
 
 class PromptClient:
@@ -136,16 +139,18 @@ class PromptClient:
             raise ValueError(f"a prompt name must be a non-empty string, not {name!r}")
         if label is not None and version is not None:
             raise ValueError(f"give a label or a version of prompt {name!r}, not both")
+        label = label or DEFAULT_LABEL
+        if not _LABEL.match(label):
+            raise ValueError(f"label {label!r} is not valid; expected {LABEL_PATTERN}")
         if version is None:
-            version = pinned_versions().get(name) if label is None else None
+            # A pin overrides every label, so that a check sees the candidate however
+            # the code under test asks for the prompt.
+            version = pinned_versions().get(name)
         project = project or self._project or tracer.settings().project or DEFAULT_PROJECT
         if version is not None:
             if not isinstance(version, int) or isinstance(version, bool) or version < 1:
                 raise ValueError(f"version {version!r} of prompt {name!r} must be 1 or more")
             return (project, name, "version", version)
-        label = label or DEFAULT_LABEL
-        if not _LABEL.match(label):
-            raise ValueError(f"label {label!r} is not valid; expected {LABEL_PATTERN}")
         return (project, name, "label", label)
 
     # Fetching.

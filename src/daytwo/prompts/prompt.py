@@ -98,15 +98,24 @@ class Prompt:
         )
 
     ``version`` is None (and ``is_default`` True) for the ``default`` given to
-    ``get_prompt`` when nothing could be fetched.
+    ``get_prompt`` when nothing could be fetched. When the label splits
+    traffic, ``split_percent`` is the share of keys it sends to its second
+    version, and ``from_split`` tells whether this caller got that version.
     """
 
-    __slots__ = ("_content", "from_split", "label")
+    __slots__ = ("_content", "from_split", "label", "split_percent")
 
-    def __init__(self, content: PromptVersion, label: str | None, from_split: bool = False) -> None:
+    def __init__(
+        self,
+        content: PromptVersion,
+        label: str | None,
+        from_split: bool = False,
+        split_percent: float | None = None,
+    ) -> None:
         self._content = content
         self.label = label
         self.from_split = from_split
+        self.split_percent = split_percent
 
     @property
     def name(self) -> str:
@@ -150,7 +159,7 @@ class Prompt:
         """
         rendered = self._content.compiled().render(variables)
         try:
-            linking.link(self._trace_detail(variables))
+            linking.link(self._trace_detail(variables), self._trace_attributes())
         except Exception as exc:
             internal_failure("linking a prompt to its span", exc)
         return rendered
@@ -169,6 +178,15 @@ class Prompt:
             "prompt_template": template if isinstance(template, str) else json.dumps(template),
             "prompt_variables": variables,
         }
+
+    def _trace_attributes(self) -> dict[str, Any] | None:
+        """Return how a label chose this version, for the span's attributes."""
+        if self.label is None:
+            return None
+        found: dict[str, Any] = {"daytwo.prompt.from_split": self.from_split}
+        if self.split_percent is not None:
+            found["daytwo.prompt.split_percent"] = self.split_percent
+        return found
 
     def __repr__(self) -> str:
         version = DEFAULT_VERSION if self.version is None else self.version

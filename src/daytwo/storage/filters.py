@@ -137,13 +137,28 @@ def _ordinal(value: float | datetime) -> float:
 
 @dataclass(frozen=True, slots=True)
 class TraceFilter(CommonFilter):
-    """Which traces to list; ``kind`` and ``model`` match a trace that has such a span."""
+    """Which traces to list.
+
+    ``kind``, ``model``, ``prompt`` and ``prompt_version`` match a trace that
+    has one span with all of them; ``prompt_version`` needs ``prompt``.
+    """
 
     kind: SpanKind | None = None
     model: str | None = None
+    prompt: str | None = None
+    prompt_version: str | None = None
     user_id: str | None = None
     thread_id: str | None = None
     scores: tuple[ScoreFilter, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Explicitly: a slotted dataclass is a new class, which zero-argument super() misses.
+        CommonFilter.__post_init__(self)
+        if self.prompt_version is not None and self.prompt is None:
+            raise InvalidQueryError(
+                f"prompt_version {self.prompt_version!r} needs prompt, the name of the prompt "
+                "it is a version of"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +182,14 @@ def trace_conditions(
     if found.has_error is not None:
         wanted.append(t.error_count > 0 if found.has_error else t.error_count == 0)
     wanted += _equal(traces, user_id=found.user_id, thread_id=found.thread_id)
-    span_wanted = _equal_text(spans, dialect, kind=_value(found.kind), model=found.model)
+    span_wanted = _equal_text(
+        spans,
+        dialect,
+        kind=_value(found.kind),
+        model=found.model,
+        prompt_name=found.prompt,
+        prompt_version=found.prompt_version,
+    )
     if span_wanted:
         wanted.append(_trace_has(spans, span_wanted))
     wanted += [_trace_has(scores, [score.condition()]) for score in found.scores]

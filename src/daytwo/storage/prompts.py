@@ -88,10 +88,8 @@ def _push(
 ) -> PushedVersion:
     now = _now()
     prompt_id = _lock_or_create(connection, project_id, name, spec.description, now)
-    digest = spec.content_hash()
-    existing = connection.execute(
-        select(prompt_versions).where(_v.prompt_id == prompt_id, _v.hash == digest)
-    ).first()
+    digest = spec.content_hash(variables)
+    existing = _same_content(connection, prompt_id, spec, digest, variables)
     if existing is not None:
         return PushedVersion(**_version_view(name, existing).model_dump(), created=False)
     newest = connection.execute(
@@ -119,11 +117,33 @@ def _push(
     return PushedVersion(**_version_view(name, stored).model_dump(), created=True)
 
 
+def _same_content(
+    connection: Connection,
+    prompt_id: int,
+    spec: PromptVersionIn,
+    digest: str,
+    variables: list[str],
+) -> Any:
+    """Return the stored version with the content of ``spec``, or None.
+
+    Versions stored before variables were part of the hash carry the hash of
+    the rest of their content; such a version matches when its variables do.
+    """
+    legacy = spec.content_hash(None)
+    rows = connection.execute(
+        select(prompt_versions).where(_v.prompt_id == prompt_id, _v.hash.in_((digest, legacy)))
+    ).all()
+    wanted = sorted(set(variables))
+    for row in rows:
+        if row.hash == digest or sorted(set(row.variables or ())) == wanted:
+            return row
+    return None
+
+
 def _lock_or_create(
     connection: Connection, project_id: int, name: str, description: str | None, now: int
 ) -> int:
-    query = select(_p.id).where(_p.project_id == project_id, _p.name == name).with_for_update()
-    found = connection.execute(query).scalar_one_or_none()
+    found = _find_prompt(connection, project_id, name)
     if found is None:
         return int(
             connection.execute(
@@ -140,7 +160,14 @@ def _lock_or_create(
         )
     if description is not None:
         connection.execute(prompts.update().where(_p.id == found).values(description=description))
-    return int(found)
+    return found
+
+
+def _find_prompt(connection: Connection, project_id: int, name: str) -> int | None:
+    """Return the id of a prompt, locking its row until the transaction ends, or None."""
+    query = select(_p.id).where(_p.project_id == project_id, _p.name == name).with_for_update()
+    found = connection.execute(query).scalar_one_or_none()
+    return None if found is None else int(found)
 
 
 def prompt_id(engine: Engine | Connection, project_id: int, name: str) -> int | None:
@@ -445,7 +472,7 @@ def metrics(
     start: datetime | None,
     end: datetime | None,
 ) -> list[VersionMetrics]:
-    """Return counts, errors, latency percentiles, cost and mean scores per version.
+    """Return counts, errors, latency percentiles, tokens, cost and mean scores per version.
 
     The spans counted are those that recorded the prompt (``spans.prompt_name``);
     scores are those given to these spans, and to their traces.
@@ -465,6 +492,9 @@ def metrics(
                 func.sum(case((s.status == "error", 1), else_=0)).label("errors"),
                 _quantile(s.duration_ms, 0.5, dialect).label("p50"),
                 _quantile(s.duration_ms, 0.95, dialect).label("p95"),
+                func.sum(s.input_tokens).label("input_tokens"),
+                func.sum(s.output_tokens).label("output_tokens"),
+                func.sum(s.total_tokens).label("total_tokens"),
                 func.sum(s.total_cost).label("cost"),
                 func.count(s.total_cost).label("costed"),
             )
@@ -534,6 +564,9 @@ def _version_metrics(row: Any, score_sums: dict[str, tuple[float, int]]) -> Vers
         error_rate=(row.errors or 0) / row.spans if row.spans else None,
         latency_p50_ms=_float(row.p50),
         latency_p95_ms=_float(row.p95),
+        input_tokens=_int(row.input_tokens),
+        output_tokens=_int(row.output_tokens),
+        total_tokens=_int(row.total_tokens),
         total_cost=_float(row.cost),
         mean_cost=float(row.cost) / costed if costed else None,
         scores={name: total / count for name, (total, count) in sorted(score_sums.items())},
@@ -543,6 +576,11 @@ def _version_metrics(row: Any, score_sums: dict[str, tuple[float, int]]) -> Vers
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _int(value: Any) -> int | None:
+    # PostgreSQL sums bigints as numeric, which arrives as a Decimal.
+    return None if value is None else int(value)
 
 
 def _version_order(metrics: VersionMetrics) -> tuple[int, int, str]:

@@ -1,5 +1,6 @@
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 BASE = "/api/v1/projects/shop/prompts"
@@ -56,6 +57,44 @@ def test_declared_variables_are_added_to_those_the_template_uses(api: TestClient
 
     assert pushed["variables"] == ["name", "tone"]
     assert pushed["type"] == "text"
+
+
+def test_a_push_that_only_declares_a_variable_makes_a_new_version(api: TestClient) -> None:
+    first = push(api)
+    declared = push(api, variables=["tone"])
+    again = push(api, variables=["tone"])
+
+    assert (declared["version"], declared["created"]) == (2, True)
+    assert declared["variables"] == ["product", "question", "tone"]
+    assert declared["hash"] != first["hash"]
+    assert (again["version"], again["created"]) == (2, False)
+
+
+def test_declaring_a_variable_the_template_reads_changes_nothing(api: TestClient) -> None:
+    first = push(api)
+    again = push(api, variables=["product"])
+
+    assert (again["version"], again["created"], again["hash"]) == (1, False, first["hash"])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"template": [{"role": "user", "content": "{{ question }}"}]},
+        {"type": "text", "template": "You support {{ product }} customers. {{ question }}"},
+        {"model": "gpt-4o"},
+        {"parameters": {"temperature": 0.2, "top_p": 0.9}},
+        {"variables": ["tone"]},
+    ],
+)
+def test_every_part_that_defines_a_version_is_in_its_hash(
+    api: TestClient, change: dict[str, Any]
+) -> None:
+    first = push(api)
+    changed = push(api, **change)
+
+    assert (changed["version"], changed["created"]) == (2, True)
+    assert changed["hash"] != first["hash"]
 
 
 def test_a_template_that_does_not_parse_is_refused_with_its_line(api: TestClient) -> None:

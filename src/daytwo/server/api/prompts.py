@@ -197,7 +197,7 @@ def metrics(
     start: Annotated[datetime | None, Query(alias="from", description="Spans from")] = None,
     end: Annotated[datetime | None, Query(alias="to", description="Spans before")] = None,
 ) -> PromptMetrics:
-    """Return llm spans, errors, latency, cost and mean scores for each version used."""
+    """Return llm spans, errors, latency, tokens, cost and mean scores for each version used."""
     project_id = services.project_id(project)
     if start is not None and end is not None and end <= start:
         raise ApiError(422, f"the range is empty: 'to' ({end}) is not after 'from' ({start})")

@@ -57,9 +57,11 @@ def list_projects(services: ServicesDep) -> list[ProjectSummary]:
 
 _LIST_TRACES = f"""List the traces of a project, newest first unless sorted otherwise.
 
-Filters combine with AND. `kind` and `model` keep the traces that have a span
-of that kind or model. Traces come with previews and their own scores; open a
-trace for its spans and payloads.
+Filters combine with AND. `kind`, `model`, `prompt` and `prompt_version` keep
+the traces that have a span with all of them: `prompt=support&prompt_version=3`
+keeps the traces with an llm call that recorded version 3 of the managed prompt
+`support`. Traces come with previews and their own scores; open a trace for its
+spans and payloads.
 
 {SCORE_SYNTAX}
 """

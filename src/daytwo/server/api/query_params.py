@@ -166,6 +166,16 @@ def trace_filter(
     common: CommonFilterDep,
     kind: Annotated[SpanKind | None, Query(description="Has a span of this kind.")] = None,
     model: Annotated[str | None, Query(description="Has a span that called this model.")] = None,
+    prompt: Annotated[
+        str | None, Query(description="Has an llm span that recorded this managed prompt.")
+    ] = None,
+    prompt_version: Annotated[
+        str | None,
+        Query(
+            description="With `prompt`: the span recorded this version of it (a number, or "
+            "`default` for the fallback template)."
+        ),
+    ] = None,
     user_id: Annotated[str | None, Query(description="The trace's user.")] = None,
     thread_id: Annotated[str | None, Query(description="The trace's thread.")] = None,
     score: Annotated[list[str], Query(description=SCORE_SYNTAX)] = [],  # noqa: B006
@@ -177,6 +187,8 @@ def trace_filter(
         **_fields(common),
         kind=kind,
         model=model,
+        prompt=prompt,
+        prompt_version=prompt_version,
         user_id=user_id,
         thread_id=thread_id,
         scores=scores,

@@ -299,7 +299,8 @@ def _render_prompt(
     if view is None:
         raise _missing_prompt(project, name)
     state.notice = _notice(view.labels, moved, rolled_back)
-    metrics = _metrics(services.engine, project_id, name, state.period)
+    start = _range_start(state.period)
+    metrics = _metrics(services.engine, project_id, name, state.period, start)
     newest = view.versions[0].version
     return render(
         request,
@@ -311,6 +312,8 @@ def _render_prompt(
         state=state,
         ranges={key: label for key, (label, _) in RANGES.items()},
         metrics=metrics,
+        # The explorer reads minutes; the minute's few extra seconds do no harm.
+        traces_from=None if start is None else start.strftime("%Y-%m-%dT%H:%M"),
         score_names=sorted({score for row in metrics for score in row.scores}),
         served=served_by(view.labels),
         label_names=sorted({label.label for label in view.labels}.union(USUAL_LABELS)),
@@ -320,11 +323,16 @@ def _render_prompt(
     )
 
 
-def _metrics(engine: Engine, project_id: int, name: str, period: str) -> list[VersionMetrics]:
+def _range_start(period: str) -> datetime | None:
+    length = RANGES[period][1] if period in RANGES else None
+    return None if length is None else datetime.now(UTC) - length
+
+
+def _metrics(
+    engine: Engine, project_id: int, name: str, period: str, start: datetime | None
+) -> list[VersionMetrics]:
     if period not in RANGES:
         return []
-    length = RANGES[period][1]
-    start = None if length is None else datetime.now(UTC) - length
     return prompts.metrics(engine, project_id, name, start, None)
 
 

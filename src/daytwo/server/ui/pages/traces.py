@@ -107,6 +107,8 @@ FILTERS: dict[str, tuple[str, Parser]] = {
     "name_prefix": ("name_prefix", _text),
     "name_contains": ("name_contains", _text),
     "model": ("model", _text),
+    "prompt": ("prompt", _text),
+    "prompt_version": ("prompt_version", _text),
     "kind": ("kind", _choice(SpanKind)),
     "status": ("status", _choice(SpanStatus)),
     "has_error": ("has_error", _boolean),
