@@ -10,6 +10,7 @@ def test_public_names_are_exactly_these() -> None:
         "__version__",
         "configure",
         "continue_trace",
+        "evaluate",
         "extract",
         "flush",
         "get_current_span",
@@ -33,6 +34,7 @@ def test_importing_daytwo_loads_no_server_or_storage_stack() -> None:
     heavy = ["fastapi", "starlette", "sqlalchemy", "alembic", "uvicorn", "genai_prices"]
     # The exporter's needs load with the first span, not with the import.
     heavy += ["pydantic", "orjson", "http.client", "gzip", "logging", "concurrent.futures"]
+    heavy += ["httpx", "daytwo.evals.runner"]
     code = f"import sys, daytwo; print([m for m in {heavy!r} if m in sys.modules])"
 
     loaded = subprocess.run(
@@ -40,6 +42,20 @@ def test_importing_daytwo_loads_no_server_or_storage_stack() -> None:
     ).stdout.strip()
 
     assert loaded == "[]"
+
+
+def test_evaluate_is_the_runners_and_loads_on_first_use() -> None:
+    code = (
+        "import sys, daytwo; before = 'daytwo.evals.runner' in sys.modules; "
+        "from daytwo.evals.runner import evaluate; "
+        "print(before, daytwo.evaluate is evaluate)"
+    )
+
+    printed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+    assert printed == "False True"
 
 
 def test_the_command_line_prints_its_version() -> None:

@@ -33,6 +33,7 @@ from daytwo.sdk.threads import wrap
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from daytwo.evals.runner import evaluate
     from daytwo.prompts.prompt import Prompt
     from daytwo.sdk.executor import ThreadPoolExecutor
 
@@ -41,6 +42,7 @@ __all__ = [
     "__version__",
     "configure",
     "continue_trace",
+    "evaluate",
     "extract",
     "flush",
     "get_current_span",
@@ -87,4 +89,9 @@ def __getattr__(name: str) -> Any:
         from daytwo.sdk.executor import ThreadPoolExecutor
 
         return ThreadPoolExecutor
+    # The evaluation runner (httpx, pydantic, the metrics) loads with the first experiment.
+    if name == "evaluate":
+        from daytwo.evals.runner import evaluate
+
+        return evaluate
     raise AttributeError(f"module 'daytwo' has no attribute {name!r}")

@@ -1,5 +1,6 @@
 """Conversation judges through the fake provider, and the deterministic tool call check."""
 
+import asyncio
 import json
 from collections.abc import Iterator
 
@@ -138,3 +139,15 @@ def test_arguments_that_are_not_json_are_reported() -> None:
 
     with pytest.raises(MetricError, match="arguments of search in tool_calls are not JSON"):
         ToolCallCorrectness().score(tool_calls=bad, expected_tool_calls=[SEARCH])
+
+
+def test_each_metric_scores_the_same_through_its_async_api(judge: LlmClient) -> None:
+    async def score_all() -> list[float | bool | str]:
+        results = [
+            await ToolCallCorrectness().ascore(tool_calls=[SEARCH], expected_tool_calls=[SEARCH]),
+            await SessionCompleteness(judge).ascore(messages=THREAD),
+            await UserFrustration(judge).ascore(messages=THREAD),
+        ]
+        return [result.value for result in results]
+
+    assert asyncio.run(score_all()) == [1.0, 0.5, pytest.approx(1 / 3)]

@@ -19,6 +19,7 @@ PROJECT = "gate"
 ITEMS = [{"id": f"q{n:02d}", "input": str(n), "expected": str(n * 2)} for n in range(12)]
 
 TASKS = """
+from daytwo.evals.metric import Metric, MetricError
 from daytwo.evals.metrics.heuristic import Contains
 
 
@@ -35,8 +36,26 @@ async def adouble(text):
     return str(int(text) * 2)
 
 
+def half_broken(text):
+    number = int(text)
+    if number % 2:
+        raise ValueError(f"no answer for {number}")
+    return str(number * 2)
+
+
 def metrics():
     return [Contains("1", name="has_one")]
+
+
+class BrokenJudge(Metric):
+    name = "judge"
+
+    def score(self, **case):
+        raise MetricError("judge: the judge failed: no JSON in the reply")
+
+
+def broken_judge():
+    return [Contains("1", name="has_one"), BrokenJudge()]
 """
 
 
@@ -140,6 +159,61 @@ def test_a_regression_from_the_baseline_exits_1_listing_the_worse_items(
     assert "q00   equals  1.000     0.000" in out
 
 
+def test_task_errors_fail_the_gate_by_default(
+    server: LiveServer, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = project / "report.json"
+
+    code = run(
+        "--task", "ci_tasks:half_broken", "--metric", "equals", "--report-json", str(report)
+    )  # fmt: skip
+
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "equals  1.000" in out  # the items that ran are all right
+    assert "items: 12, errors: 6, skipped: 0" in out
+    failure = out.split("FAILED")[1]
+    assert "the task failed on 6 of 12 items (at most 0 allowed by --max-errors)" in failure
+    assert "the last: ValueError: no answer for " in failure
+    written = json.loads(report.read_text())
+    assert (written["passed"], written["errors"], written["max_errors"]) == (False, 6, 0)
+
+
+def test_a_metric_that_always_fails_fails_the_gate(
+    server: LiveServer, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = project / "report.json"
+
+    code = run(
+        "--task", "ci_tasks:double", "--metrics", "ci_tasks:broken_judge",
+        "--report-json", str(report),
+    )  # fmt: skip
+
+    out = capsys.readouterr().out
+    assert code == 1, out
+    row = next(line for line in out.splitlines() if line.startswith("judge "))
+    assert row.split() == ["judge", "-", "-", "-", "FAIL"]
+    failure = out.split("FAILED")[1]
+    assert (
+        "judge could not score 12 cases (at most 0 allowed by --max-errors); "
+        "the last: MetricError: judge: the judge failed: no JSON in the reply"
+    ) in failure
+    metrics = {m["name"]: m for m in json.loads(report.read_text())["metrics"]}
+    assert (metrics["judge"]["unscored"], metrics["judge"]["passed"]) == (12, False)
+    assert (metrics["has_one"]["unscored"], metrics["has_one"]["passed"]) == (0, True)
+
+
+def test_errors_within_max_errors_pass_and_are_shown(
+    server: LiveServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run("--task", "ci_tasks:half_broken", "--metric", "equals", "--max-errors", "6")
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "note: the task failed on 6 of 12 items (at most 6 allowed by --max-errors)" in out
+    assert out.rstrip().endswith("PASSED")
+
+
 def test_the_same_run_against_its_baseline_passes(
     server: LiveServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -170,6 +244,7 @@ def test_a_baseline_name_without_completed_runs_is_noted_not_failed(
         (["--threshold", "equals>=high"], "compares with 'high', not a number"),
         (["--threshold", "bleu>=0.3"], "names no metric being run; expected one of: equals"),
         (["--concurrency", "0"], "--concurrency must be at least 1, not 0"),
+        (["--max-errors", "-1"], "--max-errors must be 0 or more, not -1"),
     ],
 )
 def test_a_bad_spec_exits_2_with_a_sentence(

@@ -4,11 +4,13 @@ import json
 import math
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import daytwo
+from daytwo.evals.client import DaytwoClient
 from daytwo.evals.metric import MetricError
 from daytwo.evals.metrics.judges import (
     AnswerRelevance,
@@ -19,7 +21,9 @@ from daytwo.evals.metrics.judges import (
     Usefulness,
     weighted_score,
 )
+from daytwo.evals.runner import evaluate
 from daytwo.llm import LlmClient, RetryPolicy
+from tests.conftest import LiveServer
 from tests.doubles.openai_server import FakeOpenAIServer, Reply, Request
 
 CHAT = "/v1/chat/completions"
@@ -104,7 +108,7 @@ def test_hallucination_is_the_share_of_supported_claims(judge: LlmClient) -> Non
     assert Hallucination.source == "judge"
 
 
-def test_judge_calls_are_marked_as_evaluation_traffic_and_run_at_temperature_zero(
+def test_judge_calls_ask_for_json_at_temperature_zero(
     judge: LlmClient, judge_server: FakeOpenAIServer
 ) -> None:
     AnswerRelevance(judge).score(input="Capital of France?", output="Paris.")
@@ -112,6 +116,60 @@ def test_judge_calls_are_marked_as_evaluation_traffic_and_run_at_temperature_zer
     body = judge_server.requests_to(CHAT)[0].body
     assert body["temperature"] == 0.0
     assert body["response_format"] == {"type": "json_object"}
+
+
+def test_a_judge_in_an_experiment_is_traced_as_evaluation_traffic_with_its_tokens(
+    judge_server: FakeOpenAIServer, live_server: LiveServer, tmp_path: Path
+) -> None:
+    judge_server.reset()
+    daytwo.configure(
+        url=live_server.url, project="judged", spool_dir=str(tmp_path), flush_interval=0.05
+    )
+    retry = RetryPolicy(max_retries=0)
+    try:
+        with (
+            LlmClient("gpt-4o-mini", base_url=judge_server.base_url, retry=retry) as judge,
+            DaytwoClient() as client,
+        ):
+            result = evaluate(
+                [{"id": "paris", "input": "Capital of France?"}],
+                lambda question: "Paris.",
+                [AnswerRelevance(judge)],
+                name="judged",
+                progress=False,
+                client=client,
+            )
+    finally:
+        daytwo.shutdown()
+        daytwo.configure(enabled=False)
+
+    [run] = result.runs
+    assert run.scores["answer_relevance"].value == 1.0
+    with live_server.client() as http:
+        base = "/api/v1/projects/judged/traces"
+        [scoring] = http.get(base, params={"tag": "evaluation"}).json()["items"]
+        tree = http.get(f"{base}/{scoring['id']}").json()
+        llm = next(node for node in tree["spans"] if node["kind"] == "llm")
+        span = http.get(f"{base}/{scoring['id']}/spans/{llm['id']}").json()
+        task = http.get(f"{base}/{run.trace_id}").json()["trace"]
+    # The runner's scoring trace: tagged, linked to the experiment and the trace it scored.
+    assert scoring["tags"] == ["evaluation"]
+    assert tree["metadata"]["experiment_id"] == result.id
+    assert tree["metadata"]["scored_trace_id"] == run.trace_id
+    assert [(n["name"], n["kind"], n["depth"]) for n in tree["spans"]] == [
+        ("evaluate judged", "evaluator", 0),
+        ("answer_relevance", "evaluator", 1),
+        ("chat gpt-4o-mini", "llm", 2),
+    ]
+    # The judge's call: marked as evaluation traffic, with the usage the server costs it by.
+    assert span["metadata"]["daytwo.evaluation"] is True
+    assert span["metadata"]["daytwo.purpose"] == "evaluation"
+    assert span["input_tokens"] > 0
+    assert span["output_tokens"] > 0
+    assert span["total_cost"] > 0
+    assert scoring["total_cost"] == span["total_cost"]
+    # None of it is counted as the task's.
+    assert (task["llm_count"], task["total_cost"]) == (0, None)
 
 
 def test_answer_relevance_scales_the_rating_and_keeps_the_reason(judge: LlmClient) -> None:
@@ -216,6 +274,21 @@ def test_a_malformed_verdict_is_re_asked(judge: LlmClient, judge_server: FakeOpe
     assert result.value == 1.0
     second = judge_server.requests_to(CHAT)[1].body["messages"]
     assert "less than or equal to 5" in second[-1]["content"]
+
+
+def test_a_reply_that_is_not_json_is_re_asked_and_the_judge_succeeds(
+    judge: LlmClient, judge_server: FakeOpenAIServer
+) -> None:
+    judge_server.script(Reply(content='{"reason": "on topic", "score": 5'))
+
+    result = AnswerRelevance(judge).score(input="Capital of France?", output="Paris.")
+
+    assert (result.value, result.reason) == (1.0, "5/5: on topic")
+    requests = judge_server.requests_to(CHAT)
+    assert len(requests) == 2
+    second = requests[1].body["messages"]
+    assert second[-2] == {"role": "assistant", "content": '{"reason": "on topic", "score": 5'}
+    assert "Invalid JSON" in second[-1]["content"]
 
 
 def test_a_judge_that_never_answers_properly_raises_metric_error(

@@ -1,5 +1,6 @@
 """Experiments end to end: the runner, the real server on loopback, traces and scores."""
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,106 @@ def test_an_interrupted_experiment_resumes_where_it_stopped(client: DaytwoClient
     assert resumed.summary["status"] == "completed"
 
 
+def test_a_resumed_experiment_runs_the_dataset_version_it_started_on(
+    client: DaytwoClient,
+) -> None:
+    calls: list[int] = []
+
+    def interrupted(value: int) -> int:
+        calls.append(value)
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        return value * 2
+
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(
+            "doubling",
+            interrupted,
+            [ExactMatch()],
+            name="pinned",
+            concurrency=1,
+            progress=False,
+            client=client,
+        )
+    [stopped] = client.experiments(name="pinned")
+    added = client.add_items("doubling", [{"id": "late", "input": 100, "expected": 200}])
+    assert added["version"] > stopped["dataset_version"]
+    ran: list[int] = []
+
+    def tracked(value: int) -> int:
+        ran.append(value)
+        return value * 2
+
+    resumed = evaluate(
+        "doubling",
+        tracked,
+        [ExactMatch()],
+        name="pinned",
+        resume=stopped["id"],
+        progress=False,
+        client=client,
+    )
+
+    assert 100 not in ran
+    assert len(ran) == 7
+    assert resumed.summary["dataset_version"] == stopped["dataset_version"]
+    assert resumed.summary["item_count"] == 12
+    assert "late" not in {item["item_id"] for item in client.experiment_items(resumed.id)}
+
+
+def test_resuming_on_another_dataset_version_is_refused(client: DaytwoClient) -> None:
+    done = evaluate("doubling", double, [ExactMatch()], name="fixed", progress=False, client=client)
+
+    with pytest.raises(ValueError, match="ran on version 2 of 'doubling', not 1"):
+        evaluate(
+            "doubling",
+            double,
+            [ExactMatch()],
+            name="fixed",
+            resume=done.id,
+            dataset_version=1,
+            progress=False,
+            client=client,
+        )
+
+
+def test_sixteen_sync_tasks_and_metrics_run_at_once_in_their_items_traces(
+    client: DaytwoClient,
+) -> None:
+    # Each barrier opens only when all 16 calls wait at it together; with fewer threads
+    # than that (asyncio's default pool has min(32, cores + 4)) it breaks after its timeout.
+    tasks_meet = threading.Barrier(16, timeout=30)
+    metrics_meet = threading.Barrier(16, timeout=30)
+    seen: dict[int, tuple[str | None, str]] = {}
+
+    def meet(value: int) -> int:
+        span = daytwo.get_current_span()
+        seen[value] = (span.trace_id if span else None, threading.current_thread().name)
+        tasks_meet.wait()
+        return value * 2
+
+    class Meets(Metric):
+        name = "met"
+
+        def score(self, **_: Any) -> ScoreResult:
+            metrics_meet.wait()
+            return ScoreResult(self.name, 1.0)
+
+    items = [{"id": f"m{n}", "input": n} for n in range(16)]
+
+    result = evaluate(
+        items, meet, [Meets()], name="wide", concurrency=16, progress=False, client=client
+    )
+
+    assert [run.error for run in result.runs] == [None] * 16
+    assert result.metric_failures == {}
+    assert result.metric("met")["count"] == 16  # type: ignore[index]
+    assert {n: seen[n][0] for n in range(16)} == {
+        run.output // 2: run.trace_id for run in result.runs
+    }
+    assert all(thread.startswith("daytwo-eval") for _, thread in seen.values())
+
+
 def test_repetitions_samples_and_an_async_task(client: DaytwoClient) -> None:
     async def adouble(value: int) -> dict[str, Any]:
         return {"output": value * 2, "context": ["two times"]}
@@ -170,11 +271,11 @@ def test_two_experiments_compare_with_the_worse_items_named(client: DaytwoClient
     assert metric["name"] == "exact"
     assert metric["differences"][0]["verdict"] == "worse"
     assert metric["differences"][0]["difference"] == pytest.approx(-0.5)
-    assert (
-        sorted(change["item_id"] for change in comparison["regressions"])
-        == [f"q{n}" for n in sorted((0, 2, 4, 6, 8, 10), key=str)]
-        or len(comparison["regressions"]) == 6
+    regressions = comparison["regressions"]
+    assert sorted(change["item_id"] for change in regressions) == sorted(
+        f"q{n}" for n in range(0, 12, 2)
     )
+    assert all((change["baseline"], change["value"]) == (1.0, 0.0) for change in regressions)
 
 
 def test_a_local_list_of_items_needs_no_dataset_on_the_server(client: DaytwoClient) -> None:

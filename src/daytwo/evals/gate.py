@@ -1,10 +1,12 @@
 """``daytwo eval``: run an experiment in CI and fail the build when quality drops.
 
 The gate runs a task over a dataset on the server (see ``daytwo.evals.runner``),
-then checks two things: each ``--threshold`` against its metric's mean, and,
+then checks three things: each ``--threshold`` against its metric's mean;
 with ``--baseline``, each metric's paired difference against an earlier
-experiment on the same items. The verdict comes from the interval, not the
-point estimate, so noise alone does not fail a build.
+experiment on the same items; and that no more than ``--max-errors`` (default
+0) items failed in the task, and no more than that many cases went unscored by
+any one metric (a judge that errors). The verdict on a metric comes from the
+interval, not the point estimate, so noise alone does not fail a build.
 
 Exit status: 0 passed, 1 the gate failed, 2 the command is misconfigured (a
 bad spec, an unknown metric, a module that does not import, a missing
@@ -98,6 +100,13 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.add_argument("--repetitions", type=int, default=1, help="runs per item (default: 1)")
     parser.add_argument("--sample", type=int, help="run a seeded random sample of N items")
     parser.add_argument("--dataset-version", type=int, help="a past version of the dataset")
+    parser.add_argument(
+        "--max-errors",
+        type=int,
+        default=0,
+        metavar="N",
+        help="items the task may fail on, and cases each metric may fail to score (default: 0)",
+    )
     parser.add_argument("--report-json", type=Path, metavar="PATH", help="also write JSON here")
     parser.set_defaults(handler=run)
 
@@ -145,7 +154,7 @@ def _gate(args: argparse.Namespace) -> tuple[int, "Report"]:
         comparison = (
             _guarded(lambda: client.compare([baseline["id"], result.id])) if baseline else None
         )
-    report = Report.build(result.summary, result.url, result.skipped, thresholds, comparison)
+    report = Report.build(result, thresholds, comparison, max_errors=args.max_errors)
     if args.baseline and baseline is None:
         report.notes.append(
             f"no completed experiment named {args.baseline!r} yet; nothing to compare with"
@@ -294,6 +303,8 @@ def _check_counts(args: argparse.Namespace) -> None:
         value = getattr(args, option)
         if value is not None and value < 1:
             raise GateError(f"--{option.replace('_', '-')} must be at least 1, not {value}")
+    if args.max_errors < 0:
+        raise GateError(f"--max-errors must be 0 or more, not {args.max_errors}")
 
 
 def _resolve_thresholds(
@@ -407,10 +418,15 @@ class MetricRow:
     count: int
     thresholds: list[Threshold] = field(default_factory=list)
     baseline: dict[str, Any] | None = None
+    # Cases the metric could not score in this run, and the last reason why.
+    unscored: int = 0
+    unscored_reason: str | None = None
     failures: list[str] = field(default_factory=list)
 
-    def check(self, baseline_name: str) -> None:
-        """Record why this metric fails its thresholds or its comparison, if it does."""
+    def check(self, baseline_name: str, max_errors: int) -> None:
+        """Record why this metric fails its thresholds, its comparison or its scoring."""
+        if self.unscored > max_errors:
+            self.failures.append(self.unscored_note(max_errors))
         for threshold in self.thresholds:
             if self.mean is None:
                 self.failures.append(
@@ -427,6 +443,14 @@ class MetricRow:
                 f"{_change(self.baseline)} over {self.baseline['n']} items"
             )
 
+    def unscored_note(self, max_errors: int) -> str:
+        """Say how many cases the metric could not score, and why the last one failed."""
+        cases = f"{self.unscored} case{'s' if self.unscored != 1 else ''}"
+        return (
+            f"{self.name} could not score {cases} (at most {max_errors} allowed by "
+            f"--max-errors); the last: {self.unscored_reason}"
+        )
+
 
 @dataclass(slots=True)
 class Report:
@@ -438,18 +462,21 @@ class Report:
     worse_items: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Failures of the run as a whole (the task's errors), before those of each metric.
+    run_failures: list[str] = field(default_factory=list)
     error: str | None = None
 
     @classmethod
     def build(
         cls,
-        summary: dict[str, Any],
-        url: str,
-        skipped: int,
+        result: "ExperimentResult",
         thresholds: Sequence[Threshold],
         comparison: dict[str, Any] | None,
+        *,
+        max_errors: int = 0,
     ) -> "Report":
-        """Check ``summary`` against ``thresholds`` and the baseline in ``comparison``."""
+        """Check the run against ``thresholds``, the baseline and ``max_errors``."""
+        summary = result.summary
         rows = {
             m["name"]: MetricRow(m["name"], m["mean"], m["low"], m["high"], m["count"])
             for m in summary.get("metrics", [])
@@ -459,21 +486,40 @@ class Report:
                 threshold.metric, MetricRow(threshold.metric, None, None, None, 0)
             )
             row.thresholds.append(threshold)
+        # A metric that failed on every case has no scores, so no row in the summary.
+        for name, (count, reason) in result.metric_failures.items():
+            row = rows.setdefault(name, MetricRow(name, None, None, None, 0))
+            row.unscored, row.unscored_reason = count, reason
         report = cls(
             rows=list(rows.values()),
-            experiment={"id": summary["id"], "name": summary["name"], "url": url},
+            experiment={"id": summary["id"], "name": summary["name"], "url": result.url},
             counts={
                 "items": summary["item_count"],
                 "errors": summary["error_count"],
-                "skipped": skipped,
+                "skipped": result.skipped,
+                "max_errors": max_errors,
                 "total_cost": summary.get("total_cost"),
             },
         )
         if comparison is not None:
             report._compare(comparison, rows)
+        report._check_errors(result, max_errors)
         for row in report.rows:
-            row.check(report._baseline_name())
+            row.check(report._baseline_name(), max_errors)
+            if 0 < row.unscored <= max_errors:
+                report.notes.append(row.unscored_note(max_errors))
         return report
+
+    def _check_errors(self, result: "ExperimentResult", max_errors: int) -> None:
+        errors, items = self.counts["errors"], self.counts["items"]
+        if not errors:
+            return
+        last = next((run.error for run in reversed(result.runs) if run.error), None)
+        found = (
+            f"the task failed on {errors} of {items} items (at most {max_errors} allowed by "
+            f"--max-errors)" + (f"; the last: {last}" if last else "")
+        )
+        (self.run_failures if errors > max_errors else self.notes).append(found)
 
     def _compare(self, comparison: dict[str, Any], rows: dict[str, MetricRow]) -> None:
         baseline = comparison["experiments"][0]
@@ -497,7 +543,7 @@ class Report:
 
     @property
     def failures(self) -> list[str]:
-        return [failure for row in self.rows for failure in row.failures]
+        return [*self.run_failures, *(failure for row in self.rows for failure in row.failures)]
 
     def as_dict(self, code: int) -> dict[str, Any]:
         """Return the report as JSON-ready data, with the exit status it led to."""
@@ -517,6 +563,7 @@ class Report:
                     for t in row.thresholds
                 ],
                 "baseline": row.baseline,
+                "unscored": row.unscored,
                 "passed": not row.failures,
             }
             for row in self.rows

@@ -23,6 +23,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from daytwo.evals.workers import run_sync
+
 ScoreValue = float | bool | str
 
 
@@ -73,10 +75,13 @@ class Metric:
         )
 
     async def ascore(self, **case: Any) -> ScoreResult:
-        """Score one case without blocking the event loop; by default runs ``score`` in a thread."""
+        """Score one case without blocking the event loop; by default runs ``score`` in a thread.
+
+        Inside an experiment the thread comes from the run's pool, sized to its concurrency.
+        """
         if type(self).score is Metric.score:
             raise NotImplementedError(f"{type(self).__name__} implements neither score nor ascore")
-        return await asyncio.to_thread(self.score, **case)
+        return await run_sync(self.score, **case)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"

@@ -1,4 +1,4 @@
-"""``daytwo.evals.evaluate``: run a task over a dataset, score it, and record an experiment.
+"""``daytwo.evaluate``: run a task over a dataset, score it, and record an experiment.
 
 Each item's run is a trace (tagged ``experiment``) whose root span holds the
 item's input and the task's output; the metrics then score it and their
@@ -6,9 +6,13 @@ scores are stored on that trace and in the experiment. Metrics run in an
 evaluation trace of their own (tagged ``evaluation``), so an LLM judge's calls
 and cost are traced without being counted as the task's.
 
+Synchronous tasks and metrics run on a pool of threads the run opens, as many
+as its ``concurrency`` (see ``daytwo.evals.workers``).
+
 Results reach the server in small batches while the run goes on, so an
 interrupted run loses at most the items in flight: pass the experiment's id as
-``resume`` and only the items without a result are run again.
+``resume`` and only the items without a result are run again, from the dataset
+version the experiment started on.
 """
 
 import asyncio
@@ -23,8 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import daytwo
-from daytwo.evals.client import DaytwoClient
+from daytwo.evals.client import ApiError, DaytwoClient
 from daytwo.evals.metric import Metric, ScoreResult
+from daytwo.evals.workers import run_sync, workers
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +81,7 @@ def evaluate(
 
     Takes the same options as ``aevaluate``; call ``aevaluate`` from async code.
 
-        result = evaluate("refunds", answer, [Contains("30 days"), Faithfulness(judge)])
+        result = daytwo.evaluate("refunds", answer, [Contains("30 days"), Faithfulness(judge)])
         print(result.metric("faithfulness"))
     """
     return asyncio.run(aevaluate(dataset, task, metrics, **options))
@@ -112,6 +117,8 @@ async def aevaluate(
     owned = client is None
     client = client or DaytwoClient(project=project)
     try:
+        if resume and isinstance(dataset, str):
+            dataset_version = _started_on(client, resume, dataset, dataset_version)
         items, version = _load(client, dataset, dataset_version)
         if sample is not None and sample < len(items):
             items = random.Random(seed).sample(items, sample)
@@ -126,7 +133,8 @@ async def aevaluate(
             if (item["id"], repetition) not in done
         ]
         run = _Run(client, experiment, task, metrics, concurrency, progress, len(work))
-        runs = await run.all(work)
+        with workers(concurrency):
+            runs = await run.all(work)
         final = client.experiment(experiment["id"])
         return ExperimentResult(
             id=experiment["id"],
@@ -277,6 +285,30 @@ def _load(
     return items, None
 
 
+def _started_on(
+    client: DaytwoClient, experiment_id: str, dataset: str, version: int | None
+) -> int | None:
+    """Return the dataset version a resumed experiment ran on, so it runs the same items."""
+    try:
+        started = client.experiment(experiment_id)
+    except ApiError as error:
+        if error.status == 404:
+            return version  # nothing to resume: the run starts afresh under this id
+        raise
+    if started["dataset"] != dataset:
+        raise ValueError(
+            f"experiment {experiment_id!r} ran on dataset {started['dataset']!r}, not "
+            f"{dataset!r}; resume it with the same dataset"
+        )
+    recorded: int | None = started["dataset_version"]
+    if version is not None and recorded is not None and version != recorded:
+        raise ValueError(
+            f"experiment {experiment_id!r} ran on version {recorded} of {dataset!r}, not "
+            f"{version}; leave out dataset_version to resume it"
+        )
+    return recorded if recorded is not None else version
+
+
 def _content_id(item: Mapping[str, Any]) -> str:
     # A stable id for an item given without one, so that resuming recognizes it.
     text = json.dumps(
@@ -316,7 +348,7 @@ def _finished(client: DaytwoClient, experiment_id: str) -> set[tuple[str, int]]:
 async def _call(task: Task, value: Any) -> Any:
     if inspect.iscoroutinefunction(task):
         return await task(value)
-    result = await asyncio.to_thread(task, value)
+    result = await run_sync(task, value)
     if inspect.isawaitable(result):
         return await result
     return result

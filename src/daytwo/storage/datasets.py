@@ -5,6 +5,11 @@ An item row holds one form of an item from the version that added it
 so the items of version *v* are the rows with ``added_in <= v`` and no
 ``removed_in`` up to *v*. Reading an old version is as cheap as reading the
 newest, and nothing is ever rewritten in place.
+
+Items list in the order they were added: each has a ``position`` in its
+dataset, the next one when it is first added, kept when it is edited or
+replaced. (Ids do not sort that way: ids people choose sort any way, and
+UUIDv7 ids made in the same millisecond in random order.)
 """
 
 import time
@@ -117,11 +122,15 @@ def add_items(engine: Engine, dataset: int, items: Sequence[DatasetItemIn]) -> C
         seen[item.id or new_trace_id()] = item  # a repeated id: the last one wins
     with write_transaction(engine) as connection:
         version, now = _bump(connection, dataset)
-        existing = _live_ids(connection, dataset, version - 1, seen.keys())
+        existing = _live_positions(connection, dataset, version - 1, seen.keys())
         _retire(connection, dataset, existing, version)
+        positions = _positions(connection, dataset, seen.keys(), existing)
         connection.execute(
             dataset_items.insert(),
-            [_row(dataset, item_id, item, version, now) for item_id, item in seen.items()],
+            [
+                _row(dataset, item_id, item, version, now, positions[item_id])
+                for item_id, item in seen.items()
+            ],
         )
         added, updated = len(seen) - len(existing), len(existing)
         change = _describe(added=added, updated=updated)
@@ -151,7 +160,8 @@ def update_item(
             source_trace_id=current.source_trace_id,
             source_span_id=current.source_span_id,
         ).model_copy(update=patch.model_dump(exclude_unset=True))
-        connection.execute(dataset_items.insert(), [_row(dataset, item_id, merged, version, now)])
+        row = _row(dataset, item_id, merged, version, now, current.position)
+        connection.execute(dataset_items.insert(), [row])
         _record_version(connection, dataset, version, f"edited item {item_id}", now)
     return ChangeResult(version=version, updated=1)
 
@@ -160,7 +170,7 @@ def remove_items(engine: Engine, dataset: int, item_ids: Iterable[str]) -> Chang
     """Remove items as a new version; None if none of them exists."""
     with write_transaction(engine) as connection:
         current = connection.execute(select(_d.version).where(_d.id == dataset)).scalar_one()
-        existing = _live_ids(connection, dataset, current, item_ids)
+        existing = _live_positions(connection, dataset, current, item_ids)
         if not existing:
             return None
         version, now = _bump(connection, dataset)
@@ -172,13 +182,18 @@ def remove_items(engine: Engine, dataset: int, item_ids: Iterable[str]) -> Chang
 def items(
     engine: Engine, dataset: int, version: int, *, after: str | None = None, limit: int = 100
 ) -> list[DatasetItemView]:
-    """Return the items of ``version`` in id order, starting after item ``after``."""
+    """Return the items of ``version`` in the order added, starting after item ``after``.
+
+    An ``after`` the dataset never held gives an empty page.
+    """
     query = select(dataset_items).where(_i.dataset_id == dataset, live_at(version))
-    if after is not None:
-        query = query.where(_i.item_id > after)
-    query = query.order_by(_i.item_id).limit(limit)
     with engine.connect() as connection:
-        rows = connection.execute(query).all()
+        if after is not None:
+            start = _position(connection, dataset, version, after)
+            if start is None:
+                return []
+            query = query.where(_i.position > start)
+        rows = connection.execute(query.order_by(_i.position).limit(limit)).all()
     return [
         DatasetItemView(
             id=row.item_id,
@@ -303,17 +318,45 @@ def _bump(connection: Connection, dataset: int) -> tuple[int, int]:
     return int(version), now
 
 
-def _live_ids(
+def _live_positions(
     connection: Connection, dataset: int, version: int, item_ids: Iterable[str]
-) -> set[str]:
+) -> dict[str, int]:
+    """Return the position of each of ``item_ids`` that ``version`` holds."""
     wanted = list(item_ids)
-    found: set[str] = set()
+    found: dict[str, int] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        query = select(_i.item_id).where(
+        query = select(_i.item_id, _i.position).where(
             _i.dataset_id == dataset, live_at(version), _i.item_id.in_(chunk)
         )
-        found.update(connection.execute(query).scalars())
+        found.update({row.item_id: row.position for row in connection.execute(query)})
+    return found
+
+
+def _positions(
+    connection: Connection, dataset: int, item_ids: Iterable[str], existing: dict[str, int]
+) -> dict[str, int]:
+    """Keep the positions of items being replaced; give new ones the next, in order."""
+    last = connection.execute(
+        select(func.max(_i.position)).where(_i.dataset_id == dataset)
+    ).scalar_one()
+    following = (last or 0) + 1
+    positions = dict(existing)
+    for item_id in item_ids:
+        if item_id not in positions:
+            positions[item_id] = following
+            following += 1
+    return positions
+
+
+def _position(connection: Connection, dataset: int, version: int, item_id: str) -> int | None:
+    """Return where ``item_id`` stands: as ``version`` holds it, else as it last stood."""
+    live = _live_positions(connection, dataset, version, [item_id])
+    if live:
+        return live[item_id]
+    found: int | None = connection.execute(
+        select(func.max(_i.position)).where(_i.dataset_id == dataset, _i.item_id == item_id)
+    ).scalar_one()
     return found
 
 
@@ -331,10 +374,13 @@ def _retire(connection: Connection, dataset: int, item_ids: Iterable[str], versi
         )
 
 
-def _row(dataset: int, item_id: str, item: DatasetItemIn, version: int, now: int) -> dict[str, Any]:
+def _row(
+    dataset: int, item_id: str, item: DatasetItemIn, version: int, now: int, position: int
+) -> dict[str, Any]:
     return {
         "dataset_id": dataset,
         "item_id": item_id,
+        "position": position,
         "added_in": version,
         "removed_in": None,
         "input": item.input,

@@ -226,9 +226,13 @@ dataset_items = Table(
     Column("metadata", Json),
     Column("source_trace_id", String(32)),
     Column("source_span_id", String(32)),
+    # Where the item stands in its dataset: the order it was first added in, kept when
+    # it is edited or replaced (migration 0005). Item ids need not sort that way.
+    Column("position", Integer, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("dataset_id", "item_id", "added_in"),
     Index(None, "dataset_id", "removed_in", "item_id"),
+    Index(None, "dataset_id", "position"),
 )
 
 experiments = Table(

@@ -2,6 +2,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from daytwo.storage import datasets, migrate, tables
+from daytwo.storage.engine import create_database_engine
+from daytwo.storage.tables import dataset_items, projects
+
 BASE = "/api/v1/projects/support/datasets"
 
 
@@ -84,6 +88,61 @@ def test_items_page_in_the_order_they_were_added(api: TestClient) -> None:
     rest = items(api, limit=3, after=first[-1]["id"])
 
     assert [i["input"] for i in first + rest] == [f"question {n}" for n in range(5)]
+
+
+def test_items_list_in_the_order_added_whatever_their_ids(api: TestClient) -> None:
+    create(api)
+    add(api, {"id": "zebra", "input": 1}, {"id": "apple", "input": 2})
+    add(api, {"id": "mango", "input": 3}, {"id": "banana", "input": 4}, {"id": "kiwi", "input": 5})
+    api.patch(f"{BASE}/refunds/items/zebra", json={"input": 10})
+    add(api, {"id": "apple", "input": 20})
+    api.delete(f"{BASE}/refunds/items/mango")
+    add(api, {"id": "mango", "input": 30})
+
+    listed = [(i["id"], i["input"]) for i in items(api)]
+    first = items(api, limit=2)
+    rest = items(api, limit=2, after=first[-1]["id"])
+    last = items(api, limit=2, after=rest[-1]["id"])
+
+    # Edited and replaced items keep their place; a removed item added again goes last.
+    assert listed == [("zebra", 10), ("apple", 20), ("banana", 4), ("kiwi", 5), ("mango", 30)]
+    assert [i["id"] for i in first + rest + last] == [item_id for item_id, _ in listed]
+    assert [i["id"] for i in items(api, version=3)] == ["zebra", "apple", "mango", "banana", "kiwi"]
+    assert items(api, after="nothing") == []
+
+
+def test_items_stored_before_positions_keep_the_order_they_were_added(database_url: str) -> None:
+    engine = create_database_engine(database_url)
+    migrate.downgrade(engine, "0004")
+    try:
+        with engine.begin() as connection:
+            connection.execute(projects.insert().values(id=1, name="support", created_at=0))
+            connection.execute(
+                tables.datasets.insert().values(
+                    id=1, project_id=1, name="refunds", version=3, created_at=0, updated_at=0
+                )
+            )
+            # zebra and apple added at version 2; zebra edited at version 3.
+            for item_id, added_in, removed_in in [
+                ("zebra", 2, 3),
+                ("apple", 2, None),
+                ("zebra", 3, None),
+            ]:
+                connection.execute(
+                    dataset_items.insert().values(
+                        dataset_id=1,
+                        item_id=item_id,
+                        added_in=added_in,
+                        removed_in=removed_in,
+                        created_at=0,
+                    )
+                )
+    finally:
+        migrate.upgrade(engine)
+
+    assert [item.id for item in datasets.items(engine, 1, 3)] == ["zebra", "apple"]
+    assert [item.id for item in datasets.items(engine, 1, 2)] == ["zebra", "apple"]
+    engine.dispose()
 
 
 def test_jsonl_and_csv_round_trip(api: TestClient) -> None:

@@ -32,6 +32,7 @@ from daytwo.evals.metrics.judges import (
     rating_result,
     verify_claims,
 )
+from daytwo.evals.workers import run_sync
 
 CHUNK_RELEVANCE_PROMPT = """Given the question and the reference answer, decide whether the
 retrieved passage was useful in arriving at the answer (1) or not (0).
@@ -255,7 +256,7 @@ async def _embed(embedder: Embedder, texts: list[str]) -> list[list[float]]:
     if aembed is not None:
         vectors: list[list[float]] = await aembed(texts)
         return vectors
-    return await asyncio.to_thread(embedder.embed, texts)
+    return await run_sync(embedder.embed, texts)
 
 
 def _chunks(context: Sequence[str] | str | None) -> list[str]:

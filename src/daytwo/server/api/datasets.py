@@ -78,7 +78,7 @@ def list_items(
     after: Annotated[str | None, Query(description="The last item id of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DatasetItemView]:
-    """Return items in id order (ids are time-ordered: the order they were added)."""
+    """Return items in the order they were added; an edited or replaced item keeps its place."""
     dataset, at = _dataset_at(services, project, name, version)
     return datasets.items(services.engine, dataset, at, after=after, limit=limit)
 
