@@ -1,7 +1,9 @@
 """Experiments end to end: the runner, the real server on loopback, traces and scores."""
 
+import asyncio
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -290,3 +292,27 @@ def test_a_local_list_of_items_needs_no_dataset_on_the_server(client: DaytwoClie
 
     assert result.summary["dataset"] is None
     assert result.metric("exact")["mean"] == 0.5  # type: ignore[index]
+
+
+def test_evaluate_and_score_work_where_an_event_loop_is_already_running(
+    client: DaytwoClient,
+) -> None:
+    # As in a notebook: synchronous calls made from code that runs inside a loop.
+    async def notebook_cell() -> tuple[Any, ScoreResult]:
+        result = evaluate(
+            [{"input": 3, "expected": 6}],
+            double,
+            [ExactMatch(), Length()],
+            name="from a running loop",
+            progress=False,
+            client=client,
+        )
+        return result, Length().score(output="four")
+
+    # A thread of its own, whose loop is the only one, whatever else the test process runs.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        result, length = pool.submit(asyncio.run, notebook_cell()).result()
+
+    assert result.metric("exact")["mean"] == 1.0  # type: ignore[index]
+    assert result.metric("length")["mean"] == 1.0  # type: ignore[index]
+    assert length.value == 4.0

@@ -47,9 +47,15 @@ def _chromium() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Return a headless Chromium shared by the session's tests."""
+    """Return a headless Chromium shared by one module's tests.
+
+    Playwright's synchronous API keeps an asyncio loop marked as running in this
+    thread while it is started, and ``asyncio.run`` refuses to start beside it;
+    pytest ends a module's fixtures before a test of another module runs, so
+    other tests on the same worker never see that loop.
+    """
     executable = _chromium()
     from playwright.sync_api import sync_playwright
 

@@ -19,11 +19,10 @@ free::
             return ScoreResult(self.name, 1.0 if words <= 50 else 50 / words, f"{words} words")
 """
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from daytwo.evals.workers import run_sync
+from daytwo.evals.workers import run_sync, run_to_end
 
 ScoreValue = float | bool | str
 
@@ -66,13 +65,7 @@ class Metric:
         """Score one case; by default runs ``ascore`` to completion."""
         if type(self).ascore is Metric.ascore:
             raise NotImplementedError(f"{type(self).__name__} implements neither score nor ascore")
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.ascore(**case))
-        raise MetricError(
-            f"{self.name}: call `await metric.ascore(...)` inside a running event loop"
-        )
+        return run_to_end(self.ascore(**case))
 
     async def ascore(self, **case: Any) -> ScoreResult:
         """Score one case without blocking the event loop; by default runs ``score`` in a thread.

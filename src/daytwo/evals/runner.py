@@ -29,7 +29,7 @@ from typing import Any
 import daytwo
 from daytwo.evals.client import ApiError, DaytwoClient
 from daytwo.evals.metric import Metric, ScoreResult
-from daytwo.evals.workers import run_sync, workers
+from daytwo.evals.workers import run_sync, run_to_end, workers
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def evaluate(
         result = daytwo.evaluate("refunds", answer, [Contains("30 days"), Faithfulness(judge)])
         print(result.metric("faithfulness"))
     """
-    return asyncio.run(aevaluate(dataset, task, metrics, **options))
+    return run_to_end(aevaluate(dataset, task, metrics, **options))
 
 
 async def aevaluate(

@@ -15,10 +15,10 @@ its own, sized to its concurrency, with ``workers``; inside the block
 import asyncio
 import contextvars
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -58,3 +58,20 @@ async def run_sync(function: Callable[P, R], /, *args: P.args, **kwargs: P.kwarg
     context = contextvars.copy_context()
     call = functools.partial(context.run, function, *args, **kwargs)
     return await asyncio.get_running_loop().run_in_executor(pool, call)
+
+
+def run_to_end(coroutine: Coroutine[Any, Any, R]) -> R:
+    """Run ``coroutine`` to completion from synchronous code, and return its result.
+
+    ``asyncio.run`` refuses to start inside a thread whose event loop is running,
+    as in a Jupyter notebook or under a library that drives a loop of its own;
+    there the coroutine runs on a new loop in a helper thread, in a copy of the
+    caller's context, while the caller waits for it.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    context = contextvars.copy_context()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="daytwo-eval-loop") as pool:
+        return pool.submit(context.run, asyncio.run, coroutine).result()
