@@ -50,17 +50,32 @@ class DocsBot:
         self._retriever.index(_tokenize(corpus), show_progress=False)
 
     def answer(self, question: str, *, thread_id: str, user_id: str | None = None) -> Turn:
-        """Answer one question as the next turn of the conversation ``thread_id``."""
+        """Answer one question as the next turn of the conversation ``thread_id``, as a trace."""
         with daytwo.trace(
             "docs chat", input=question, thread_id=thread_id, user_id=user_id, tags=["demo"]
         ) as turn:
-            setting = (
-                self.lookup_setting(found.group()) if (found := _SETTING.search(question)) else None
-            )
-            passages = self.search(question)
-            text = self.generate(question, passages, setting, thread_id)
+            text, passages, setting = self._turn(question, self.histories.setdefault(thread_id, []))
             turn.update(output=text)
         return Turn(question, text, passages, turn.trace_id, setting)
+
+    def answer_alone(self, question: str) -> Turn:
+        """Answer a question outside any conversation, as a span of the current trace.
+
+        An experiment calls this, so that each item's trace holds the retrieval,
+        the tool and the model call, with their tokens and cost.
+        """
+        with daytwo.span("docs chat", kind="chain", input=question) as span:
+            text, passages, setting = self._turn(question, [])
+            span.update(output=text)
+        return Turn(question, text, passages, None, setting)
+
+    def _turn(
+        self, question: str, history: list[dict[str, str]]
+    ) -> tuple[str, list[Passage], dict[str, Any] | None]:
+        found = _SETTING.search(question)
+        setting = self.lookup_setting(found.group()) if found else None
+        passages = self.search(question)
+        return self.generate(question, passages, setting, history), passages, setting
 
     @daytwo.track(kind="retrieval", name="search docs")
     def search(self, query: str) -> list[Passage]:
@@ -108,13 +123,15 @@ class DocsBot:
         question: str,
         passages: list[Passage],
         setting: dict[str, Any] | None,
-        thread_id: str,
+        history: list[dict[str, str]],
     ) -> str:
-        """Ask the model, with the notes, the thread's earlier turns and the question."""
+        """Ask the model, with the notes, the conversation's earlier turns and the question.
+
+        The question and the answer are added to ``history``.
+        """
         notes = "\n\n".join(f"[{p.title}]\n{p.text[:700]}" for p in passages)
         if setting is not None:
             notes += f"\n\n[setting lookup]\n{setting}"
-        history = self.histories.setdefault(thread_id, [])
         messages = [
             {"role": "system", "content": SYSTEM.format(notes=notes)},
             *history[-4:],

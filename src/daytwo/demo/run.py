@@ -4,6 +4,11 @@ It starts the server (or uses one), serves the local model, has three
 conversations with the documentation chatbot, records a few reviewer scores,
 runs an experiment with heuristic, RAG and judge metrics, and says what to
 open. Every step prints what it did.
+
+It exits 0 when the experiment has at least one judge or RAG score, even if
+the judge could not give others (a 135M model often cannot), and says how
+many failed and why; it exits 1 when the judge gave none of them, since the
+experiment then shows nothing of what those metrics do.
 """
 
 import argparse
@@ -25,6 +30,8 @@ PROJECT = "daytwo-demo"
 DATASET = "daytwo-docs-qa"
 DEFAULT_URL = "http://127.0.0.1:7700"
 MODEL_PORT = 7701
+# The experiment's metrics that the model itself judges.
+JUDGED = ("context_precision", "faithfulness", "answer_relevance")
 
 
 def add_parser(commands: Any) -> None:
@@ -78,19 +85,21 @@ def main(args: argparse.Namespace) -> int:
     with _server(args.url, keep=not args.exit) as (url, server), _model(args) as model_url:
         _step(f"daytwo server at {url}, model {args.model} at {model_url}")
         daytwo.configure(url=url, project=PROJECT)
-        _price_local_model(url, args.model)
+        if args.model == local_model.MODEL_ALIAS:
+            _price_local_model(url)
         questions = all_questions()[: args.questions] if args.questions else all_questions()
         bot = _bot(model_url, args)
         turns = _converse(bot, len(questions))
         _review(turns)
         result = _experiment(bot, model_url, args, questions)
         daytwo.flush()
-        _report(url, turns, result, time.monotonic() - started)
+        _report(url, result, time.monotonic() - started)
+        status = _report_judge_failures(result, args.model, model_url)
         if server is not None and not args.exit:
             print("\nThe server keeps running; press Ctrl+C to stop it.")
             with contextlib.suppress(KeyboardInterrupt):
                 server.wait()
-    return 0
+    return status
 
 
 def _bot(model_url: str, args: argparse.Namespace) -> Any:
@@ -143,13 +152,13 @@ def _review(turns: list[tuple[Question, Any]]) -> None:
 def _experiment(
     bot: Any, model_url: str, args: argparse.Namespace, questions: list[Question]
 ) -> Any:
+    from daytwo.demo.judge import Judge
     from daytwo.demo.metrics import KeyFact
     from daytwo.evals.client import DaytwoClient
     from daytwo.evals.metrics.heuristic import LevenshteinRatio
     from daytwo.evals.metrics.judges import AnswerRelevance
     from daytwo.evals.metrics.rag import ContextPrecision, Faithfulness
     from daytwo.evals.runner import evaluate
-    from daytwo.llm import LlmClient
 
     with DaytwoClient() as client:
         client.ensure_dataset(DATASET, "Questions about daytwo with reference answers")
@@ -160,7 +169,12 @@ def _experiment(
                 for n, q in enumerate(questions)
             ],
         )
-        judge = LlmClient(args.model, base_url=model_url, api_key=args.api_key, max_concurrency=1)
+        judge = Judge(
+            args.model,
+            base_url=model_url,
+            api_key=args.api_key,
+            schema_grammar=args.model == local_model.MODEL_ALIAS,
+        )
         metrics = [
             KeyFact(),
             LevenshteinRatio(),
@@ -170,25 +184,32 @@ def _experiment(
         ]
 
         def task(question: str) -> dict[str, Any]:
-            turn = bot.answer(question, thread_id=f"experiment-{time.time_ns()}")
+            turn = bot.answer_alone(question)
             return {"output": turn.answer, "context": [p.text for p in turn.passages]}
 
         _step(
             "running an experiment: key fact, Levenshtein, context precision, faithfulness, "
-            "answer relevance (judged by the local model)"
+            f"answer relevance (judged by {args.model})"
         )
-        return evaluate(
-            DATASET, task, metrics, name="docs bot on smollm2", concurrency=1, client=client
-        )
+        with judge:
+            return evaluate(
+                DATASET,
+                task,
+                metrics,
+                name=f"docs bot on {args.model}",
+                concurrency=1,
+                client=client,
+            )
 
 
-def _report(url: str, turns: list[tuple[Question, Any]], result: Any, seconds: float) -> None:
+def _report(url: str, result: Any, seconds: float) -> None:
     print()
     for metric in result.summary.get("metrics", []):
         if metric["mean"] is not None:
             print(f"  {metric['name']:<20} {metric['mean']:.2f}  ({metric['count']} items)")
+    scorable = sum(run.error is None for run in result.runs)
     for name, (count, reason) in result.metric_failures.items():
-        print(f"  {name:<20} could not score {count} items: {reason[:160]}")
+        print(f"  {name:<20} could not score {count} of {scorable} items: {reason[:160]}")
     print(f"\nDone in {seconds:.0f} s. Open {url}/ to see:")
     print(f"  traces      {url}/projects/{PROJECT}/traces")
     print(f"  threads     {url}/projects/{PROJECT}/threads")
@@ -196,8 +217,36 @@ def _report(url: str, turns: list[tuple[Question, Any]], result: Any, seconds: f
     print(f"  experiment  {result.url}")
 
 
-def _price_local_model(url: str, model: str) -> None:
-    """Price the local model at zero, so its cost is known rather than unknown."""
+def _report_judge_failures(result: Any, model: str, model_url: str) -> int:
+    """Say how many judge and RAG scores the judge could not give; return the exit status."""
+    given = sum(name in JUDGED for run in result.runs for name in run.scores)
+    failed = sum(result.metric_failures.get(name, (0, ""))[0] for name in JUDGED)
+    if not failed:
+        return 0
+    if given:
+        print(
+            f"\nThe judge ({model}) could not give {failed} of {given + failed} judge and RAG "
+            "scores (reasons above). The scores it gave are stored; each failure is recorded "
+            "on its metric's span in the evaluation trace of the item."
+        )
+        return 0
+    print(
+        f"\ndaytwo demo: the judge ({model} at {model_url}) could not give any of the "
+        f"{failed} judge and RAG scores, so the experiment has none (reasons above). "
+        "Check that the model answers chat completions with JSON "
+        '(response_format {"type": "json_object"}).',
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _price_local_model(url: str) -> None:
+    """Price daytwo's own local model at zero, so its cost is known rather than unknown.
+
+    Only that model's name is priced: an override is server-wide, and a model
+    that someone pays for must keep its price.
+    """
+    model = local_model.MODEL_ALIAS
     override = {"model": model, "input_per_mtok": 0.0, "output_per_mtok": 0.0}
     httpx.put(f"{url}/api/v1/prices/overrides", json=override, timeout=10).raise_for_status()
     _step(f"priced {model} at $0 per token (it runs on this machine)")
