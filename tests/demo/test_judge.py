@@ -6,8 +6,9 @@ from collections.abc import Iterator
 import pytest
 
 import daytwo
-from daytwo.demo.judge import Judge
+from daytwo.demo.run import judge_client
 from daytwo.evals.metrics.judges import Rating
+from daytwo.llm import LlmClient
 from tests.doubles.openai_server import FakeOpenAIServer, Reply
 
 RATING = '{"reason": "it names the port", "score": 4}'
@@ -25,7 +26,7 @@ def model() -> Iterator[FakeOpenAIServer]:
         yield server
 
 
-def rate(judge: Judge) -> Rating:
+def rate(judge: LlmClient) -> Rating:
     with judge:
         reply = asyncio.run(judge.acomplete_json("Rate this answer.", Rating, temperature=0.0))
     assert reply.parsed is not None
@@ -35,9 +36,7 @@ def rate(judge: Judge) -> Rating:
 def test_with_the_schema_grammar_the_verdict_schema_goes_in_response_format(
     model: FakeOpenAIServer,
 ) -> None:
-    judge = Judge(
-        "smollm2-135m-instruct", base_url=model.base_url, api_key="local", schema_grammar=True
-    )
+    judge = judge_client("smollm2-135m-instruct", model.base_url, "local")
 
     assert rate(judge).score == 4
     [request] = model.requests_to("/v1/chat/completions")
@@ -49,7 +48,7 @@ def test_with_the_schema_grammar_the_verdict_schema_goes_in_response_format(
 
 
 def test_without_it_the_judge_asks_for_any_json_object(model: FakeOpenAIServer) -> None:
-    judge = Judge("gpt-4o-mini", base_url=model.base_url, api_key="sk-test")
+    judge = judge_client("gpt-4o-mini", model.base_url, "sk-test")
 
     assert rate(judge).score == 4
     [request] = model.requests_to("/v1/chat/completions")

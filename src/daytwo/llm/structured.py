@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
-JsonMode = Literal["json_schema", "json_object", "none"]
+JsonMode = Literal["json_schema", "json_object", "json_object_schema", "none"]
 
 JSON_INSTRUCTIONS = (
     "Reply with one JSON object and nothing else: no prose before or after it, no Markdown"
@@ -38,6 +38,13 @@ def json_request(
     parameters: dict[str, Any] = {}
     if mode == "json_object":
         parameters["response_format"] = {"type": "json_object"}
+    elif mode == "json_object_schema":
+        # llama-cpp-python's server turns this schema into a grammar, so a small model
+        # can write only JSON of the schema's shape.
+        parameters["response_format"] = {
+            "type": "json_object",
+            "schema": schema.model_json_schema(),
+        }
     elif mode == "json_schema":
         parameters["response_format"] = {
             "type": "json_schema",
